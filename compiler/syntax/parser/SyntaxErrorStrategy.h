@@ -1,0 +1,41 @@
+// ANTLR's error strategy with messages in the user's terms: "expected ')' to
+// close the call of 'Dense' that starts at 3:10", not "mismatched input".
+// Recovery is ANTLR's (single-token insertion and deletion, then resync), so
+// one file reports each of its independent errors.
+#pragma once
+
+#include "compiler/syntax/Diagnostics.h"
+
+#include <DefaultErrorStrategy.h>
+#include <vector>
+
+namespace bdl::syntax {
+
+class SyntaxErrorStrategy : public antlr4::DefaultErrorStrategy {
+public:
+  // `tokens` is every token the parser sees, in order (token index = position).
+  SyntaxErrorStrategy(FileId file, const std::vector<antlr4::Token*>& tokens, DiagnosticEngine& diags)
+      : file_(file), tokens_(tokens), diags_(diags) {}
+
+protected:
+  void reportNoViableAlternative(antlr4::Parser* parser, const antlr4::NoViableAltException& e) override;
+  void reportInputMismatch(antlr4::Parser* parser, const antlr4::InputMismatchException& e) override;
+  void reportFailedPredicate(antlr4::Parser* parser, const antlr4::FailedPredicateException& e) override;
+  void reportUnwantedToken(antlr4::Parser* parser) override;
+  void reportMissingToken(antlr4::Parser* parser) override;
+  // Never recovers by deleting a keyword that starts a statement or a
+  // declaration: that keyword is where the user's next intent begins.
+  antlr4::Token* singleTokenDeletion(antlr4::Parser* parser) override;
+
+private:
+  enum class Situation { Missing, Unwanted, Mismatch };
+  void report(antlr4::Parser* parser, antlr4::Token* offending, const antlr4::misc::IntervalSet& expected,
+              Situation situation);
+
+  FileId file_;
+  const std::vector<antlr4::Token*>& tokens_;
+  DiagnosticEngine& diags_;
+  size_t lastReportedIndex_ = SIZE_MAX;
+};
+
+} // namespace bdl::syntax

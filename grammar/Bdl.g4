@@ -1,0 +1,191 @@
+// The one grammar of BDL (LANGUAGE.md sections 1-6). The parser is generated
+// from this file at build time; AstBuilder turns its parse tree into the AST.
+//
+// Newlines are plain white space: statements need no separator because no
+// statement can continue an expression (none starts with an operator or a
+// bracket). Words that are keywords only in one place (every, with, keep, and
+// the duration units) stay usable as names through the `ident` rule.
+grammar Bdl;
+
+file : topLevel* EOF ;
+
+topLevel
+  : importDecl
+  | defDecl
+  | pipelineDecl
+  | trainDecl
+  ;
+
+importDecl
+  : IMPORT dottedName (AS alias=ident)?   # moduleImport
+  | IMPORT STRING (AS alias=ident)?       # fileImport
+  ;
+
+dottedName : ident ('.' ident)* ;
+
+defDecl
+  : kind=(DEF | MODEL) name=ident '(' paramList? ')' ('->' resultTypes)? block
+  ;
+
+paramList : paramDecl (',' paramDecl)* ','? ;
+
+paramDecl : name=ident ':' typeExpr ('=' defaultValue=expr)? ;
+
+resultTypes
+  : typeExpr                              # singleResult
+  | '(' typeExpr (',' typeExpr)* ','? ')' # tupleResult
+  ;
+
+typeExpr : name=ident ('[' dimList? ']')? ;
+
+dimList : expr (',' expr)* ','? ;
+
+block : '{' statement* '}' ;
+
+statement
+  : PARAM name=ident ':' typeExpr '=' init=expr                  # paramStmt
+  | STATE name=ident ':' typeExpr '=' init=expr                  # stateStmt
+  | name=ident '<-' value=expr                                   # updateStmt
+  | ident (',' ident)* '=' value=expr                            # assignStmt
+  | RETURN expr (',' expr)*                                      # returnStmt
+  | FOR var=ident IN from=expr '..' to=expr block                # forStmt
+  | ifStatement                                                  # ifStmt
+  ;
+
+ifStatement : IF cond=expr then=block (ELSE (elseIf=ifStatement | otherwise=block))? ;
+
+pipelineDecl : PIPELINE name=ident ('(' paramList? ')')? '=' body=expr ;
+
+trainDecl : TRAIN name=ident '{' trainItem* '}' ;
+
+trainItem
+  : name=ident '=' value=expr (EVERY every=expr)? (WITH with=expr)? (KEEP keep=expr)?
+  ;
+
+// Expressions, lowest precedence first. Each binary level is a flat list so
+// that long operator chains do not make the parse tree deep.
+expr
+  : lambdaExpr
+  | pipeExpr
+  ;
+
+lambdaExpr
+  : ident '=>' body=expr                                   # singleParamLambda
+  | '(' (ident (',' ident)*)? ')' '=>' body=expr           # multiParamLambda
+  ;
+
+pipeExpr : orExpr ('|>' orExpr)* ;
+
+orExpr : andExpr ('||' andExpr)* ;
+
+andExpr : compareExpr ('&&' compareExpr)* ;
+
+compareExpr : addExpr (op=('<' | '<=' | '>' | '>=' | '==' | '!=') addExpr)? ;
+
+addExpr : mulExpr (addOp mulExpr)* ;
+
+addOp : '+' | '-' ;
+
+mulExpr : unaryExpr (mulOp unaryExpr)* ;
+
+mulOp : '*' | '/' | '%' | '@' ;
+
+unaryExpr
+  : op=('-' | '!') unaryExpr
+  | postfixExpr
+  ;
+
+postfixExpr : primary postfix* ;
+
+postfix
+  : '(' argList? ')'          # callSuffix
+  | '[' indexList ']'         # indexSuffix
+  | '.' ident                 # memberSuffix
+  ;
+
+argList : arg (',' arg)* ','? ;
+
+arg : (name=ident '=')? expr ;
+
+indexList : indexItem (',' indexItem)* ','? ;
+
+indexItem
+  : lo=expr? ':' hi=expr?     # sliceIndex
+  | expr                      # singleIndex
+  ;
+
+primary
+  : INT durationUnit          # durationLiteral
+  | INT                       # intLiteral
+  | FLOAT                     # floatLiteral
+  | STRING                    # stringLiteral
+  | (TRUE | FALSE)            # boolLiteral
+  | ident                     # nameRef
+  | '(' expr ')'              # parenExpr
+  | '(' expr ',' (expr (',' expr)*)? ','? ')' # tupleExpr
+  | '[' (expr (',' expr)* ','?)? ']'          # listExpr
+  ;
+
+durationUnit : EPOCH | EPOCHS | ITERATION | ITERATIONS ;
+
+ident
+  : IDENT
+  | EVERY | WITH | KEEP
+  | EPOCH | EPOCHS | ITERATION | ITERATIONS
+  ;
+
+// Keywords of LANGUAGE.md section 1.
+IMPORT   : 'import' ;
+AS       : 'as' ;
+DEF      : 'def' ;
+MODEL    : 'model' ;
+PARAM    : 'param' ;
+STATE    : 'state' ;
+RETURN   : 'return' ;
+FOR      : 'for' ;
+IN       : 'in' ;
+IF       : 'if' ;
+ELSE     : 'else' ;
+PIPELINE : 'pipeline' ;
+TRAIN    : 'train' ;
+TRUE     : 'true' ;
+FALSE    : 'false' ;
+// Contextual words (see `ident`).
+EVERY      : 'every' ;
+WITH       : 'with' ;
+KEEP       : 'keep' ;
+EPOCH      : 'epoch' ;
+EPOCHS     : 'epochs' ;
+ITERATION  : 'iteration' ;
+ITERATIONS : 'iterations' ;
+
+// Punctuation, named so that diagnostics can refer to it.
+LPAREN : '(' ;  RPAREN : ')' ;  LBRACK : '[' ;  RBRACK : ']' ;
+LBRACE : '{' ;  RBRACE : '}' ;  COMMA : ',' ;   COLON : ':' ;
+DOT : '.' ;     RANGE : '..' ;  ARROW : '->' ;  FAT_ARROW : '=>' ;
+ASSIGN : '=' ;  UPDATE : '<-' ; PIPE : '|>' ;   OROR : '||' ;
+ANDAND : '&&' ; LT : '<' ;      LE : '<=' ;     GT : '>' ;
+GE : '>=' ;     EQ : '==' ;     NE : '!=' ;     PLUS : '+' ;
+MINUS : '-' ;   STAR : '*' ;    SLASH : '/' ;   PERCENT : '%' ;
+AT : '@' ;      BANG : '!' ;
+
+IDENT : [A-Za-z_] [A-Za-z0-9_]* ;
+
+// A float needs a digit after its point so that `0..n` lexes as a range.
+FLOAT
+  : [0-9]+ '.' [0-9]+ EXPONENT?
+  | [0-9]+ EXPONENT
+  ;
+fragment EXPONENT : [eE] [+-]? [0-9]+ ;
+INT : [0-9]+ ;
+
+STRING : '"' (~["\\\r\n] | '\\' ~[\r\n])* '"' ;
+UNTERMINATED_STRING : '"' (~["\\\r\n] | '\\' ~[\r\n])* ;
+
+LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN) ;
+BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;
+UNTERMINATED_COMMENT : '/*' .*? EOF ;
+WS : [ \t\r\n\f]+ -> skip ;
+// Anything else is one bad character, reported by the parser's error
+// listener rather than by the lexer.
+BAD_CHAR : . ;

@@ -1,0 +1,22 @@
+// The subcommands of bdlc. Each returns the process exit code:
+// 0 success, 1 errors in the user's input, 2 bad command-line usage,
+// 3 an internal error (a bug in bdlc).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bdl::cli {
+
+enum ExitCode { kSuccess = 0, kUserError = 1, kUsageError = 2, kInternalError = 3 };
+
+struct CommonOptions {
+  std::string color = "auto"; // auto, always, never
+  size_t errorLimit = 20;
+};
+
+int runCheck(const std::vector<std::string>& files, const CommonOptions& options);
+int runDump(const std::string& file, const std::string& stage, const CommonOptions& options);
+int runFmt(const std::vector<std::string>& files, bool inPlace, bool checkOnly, const CommonOptions& options);
+
+} // namespace bdl::cli

@@ -1,0 +1,4 @@
+#pragma once
+namespace bdl {
+inline constexpr const char* kVersion = BDL_VERSION_STRING;
+}
