@@ -69,17 +69,22 @@ void appendSnippet(std::string& out, const SourceManager& sources, SourceRange r
   size_t endByte = r.end.line == r.begin.line && r.end.col > r.begin.col
                        ? byteOfColumn(line, r.end.col)
                        : beginByte + 1;
-  for (size_t i = 0; i < line.size(); ++i) {
+  // Invalid bytes and control characters show as '?', one column each.
+  for (size_t i = 0; i < line.size();) {
+    size_t n = utf8SequenceLength(line, i);
+    bool bad = n == 0;
+    n = bad ? 1 : n;
     unsigned char ch = static_cast<unsigned char>(line[i]);
-    bool continuation = (ch & 0xC0) == 0x80;
     char mark = i == beginByte ? '^' : (i > beginByte && i < endByte ? '~' : ' ');
     if (ch == '\t') {
       shown += "    ";
       carets.append(4, mark);
     } else {
-      shown += static_cast<char>(ch);
-      if (!continuation) carets += mark;
+      if (bad || ch < 0x20 || ch == 0x7f) shown += '?';
+      else shown.append(line, i, n);
+      carets += mark;
     }
+    i += n;
   }
   if (beginByte >= line.size()) { // a span at the end of the line
     carets.append(beginByte - line.size(), ' ');

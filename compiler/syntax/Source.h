@@ -46,4 +46,8 @@ private:
   std::vector<std::unique_ptr<SourceFile>> files_;
 };
 
+// Length of the valid UTF-8 sequence starting at text[i], or 0 if the bytes
+// there are not valid UTF-8 (overlong forms and surrogates included).
+size_t utf8SequenceLength(std::string_view text, size_t i);
+
 } // namespace bdl

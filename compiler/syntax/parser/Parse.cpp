@@ -12,6 +12,7 @@
 
 #include <antlr4-runtime.h>
 #include <fmt/format.h>
+#include <stdexcept>
 
 namespace bdl {
 
@@ -35,22 +36,6 @@ SourceLoc locOfByte(const std::string& text, size_t offset) {
   return loc;
 }
 
-// Length of the UTF-8 sequence starting at text[i], or 0 if it is invalid.
-size_t utf8Length(const std::string& text, size_t i) {
-  unsigned char c = static_cast<unsigned char>(text[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > text.size()) return 0;
-  uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char cc = static_cast<unsigned char>(text[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  bool overlong = (n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
-  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 // Rejects what is not BDL source text before ANTLR sees it.
 bool checkText(const SourceFile& file, FileId id, DiagnosticEngine& diags) {
   const std::string& text = file.text;
@@ -68,7 +53,7 @@ bool checkText(const SourceFile& file, FileId id, DiagnosticEngine& diags) {
           .hint = "a .bdl file is UTF-8 text";
       return false;
     }
-    size_t n = utf8Length(text, i);
+    size_t n = utf8SequenceLength(text, i);
     if (n == 0) {
       SourceLoc at = locOfByte(text, i);
       diags.error({id, at, at}, fmt::format("invalid UTF-8 byte 0x{:02x} at offset {}", static_cast<unsigned char>(text[i]), i))
@@ -150,7 +135,12 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager& sources, FileId id
   std::vector<std::unique_ptr<antlr4::Token>> kept;
   size_t errorsBefore = diags.errorCount();
   if (!screenTokens(raw, id, diags, *module, kept)) return nullptr;
-  bool hasContent = !kept.empty();
+  if (kept.empty()) {
+    if (diags.errorCount() == errorsBefore)
+      diags.error({id, {1, 1}, {1, 1}}, "file has no declarations")
+          .hint = "a .bdl file holds imports, defs, models, pipelines and train jobs";
+    return nullptr;
+  }
 
   // Token indices must equal positions in `tokens` for SyntaxErrorStrategy.
   std::vector<antlr4::Token*> tokens;
@@ -172,22 +162,29 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager& sources, FileId id
   parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
   BdlParser::FileContext* tree = nullptr;
   try {
-    tree = parser.file();
-  } catch (const antlr4::ParseCancellationException&) {
-    tree = nullptr;
+    try {
+      tree = parser.file();
+    } catch (const antlr4::ParseCancellationException&) {
+      tree = nullptr;
+    }
+    if (!tree) {
+      // Stage 2: full LL with recovery, reporting every error.
+      stream.seek(0);
+      parser.reset();
+      interpreter->setPredictionMode(antlr4::atn::PredictionMode::LL);
+      parser.setErrorHandler(std::make_shared<syntax::SyntaxErrorStrategy>(id, tokens, diags));
+      tree = parser.file();
+    }
+  } catch (const antlr4::RuntimeException& e) {
+    // ANTLR's recovery handles every syntax error; reaching here is our bug.
+    throw std::logic_error(fmt::format("internal error at {}:{}: parser failed on {}: {}", __FILE__, __LINE__,
+                                       file.path, e.what()));
+  } catch (const char* e) {
+    throw std::logic_error(fmt::format("internal error at {}:{}: parser failed on {}: {}", __FILE__, __LINE__,
+                                       file.path, e));
   }
-  if (!tree) {
-    // Stage 2: full LL with recovery, reporting every error.
-    stream.seek(0);
-    parser.reset();
-    interpreter->setPredictionMode(antlr4::atn::PredictionMode::LL);
-    parser.setErrorHandler(std::make_shared<syntax::SyntaxErrorStrategy>(id, tokens, diags));
-    tree = parser.file();
-  }
-  if (diags.errorCount() > errorsBefore) return nullptr;
-  if (!hasContent) {
-    diags.error({id, {1, 1}, {1, 1}}, "file has no declarations")
-        .hint = "a .bdl file holds imports, defs, models, pipelines and train jobs";
+  if (diags.errorCount() > errorsBefore) {
+    diags.sortBySource(); // lexical errors were reported before syntax errors
     return nullptr;
   }
   if (!syntax::buildAst(tree, id, *module, diags)) return nullptr;

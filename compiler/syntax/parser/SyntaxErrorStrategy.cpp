@@ -107,9 +107,12 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
 
   // A missing token belongs right after the previous one when the offending
   // token is on a later line (or is the end of the file).
+  // A token that cannot start the next statement or declaration is better
+  // shown where the user stopped typing.
   SourceRange where = tokenRange(file_, offending);
+  bool startsSomething = containsAll(expected, {L::PARAM, L::RETURN}) || containsAll(expected, {L::DEF, L::MODEL});
   bool atEndOfPrevious = prev && situation != Situation::Unwanted &&
-                         (type == antlr4::Token::EOF || offending->getLine() > prev->getLine());
+                         (type == antlr4::Token::EOF || (offending->getLine() > prev->getLine() && !startsSomething));
   if (atEndOfPrevious) where = rangeAfter(file_, prev);
 
   std::string message;
@@ -122,7 +125,9 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
   };
 
   bool onLaterLine = prev && (type == antlr4::Token::EOF || offending->getLine() > prev->getLine());
-  if (situation == Situation::Unwanted && closer && has(expected, closer) && type != closer && onLaterLine) {
+  bool statementContext = containsAll(expected, {L::PARAM, L::RETURN}) && type != antlr4::Token::EOF;
+  if (situation == Situation::Unwanted && closer && has(expected, closer) && type != closer && onLaterLine &&
+      !statementContext) {
     situation = Situation::Missing;
     where = rangeAfter(file_, prev);
   }
@@ -135,7 +140,8 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
     } else {
       message = fmt::format("unexpected {}; expected {}", describeToken(offending), expectedPhrase(expected, vocab));
     }
-  } else if (closer && has(expected, closer) && type != closer) {
+  } else if (closer && has(expected, closer) && type != closer &&
+             (type == antlr4::Token::EOF || !containsAll(expected, {L::PARAM, L::RETURN}))) {
     message = fmt::format("expected {} to close {}", describeTokenType(closer, vocab), openingText());
   } else {
     std::string phrase = expectedPhrase(expected, vocab);
