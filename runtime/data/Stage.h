@@ -1,0 +1,53 @@
+// The pull-iterator interface every source and stage implements. A pipeline
+// is a chain: each stage owns its upstream. A pass (one epoch, or one
+// repetition inside repeat()) starts with reset(passKey); next() returns the
+// next element or nullopt at the end of the pass. saveState()/restoreState()
+// capture the exact position as JSON for checkpoints.
+#pragma once
+
+#include "runtime/data/Element.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace bdl::data {
+
+class Stage {
+public:
+  explicit Stage(std::unique_ptr<Stage> upstream = nullptr) : upstream_(std::move(upstream)) {}
+  virtual ~Stage() = default;
+  Stage(const Stage&) = delete;
+  Stage& operator=(const Stage&) = delete;
+
+  // Short name used in positions and messages: "idx", "shuffle", ...
+  virtual std::string_view kind() const = 0;
+  virtual std::optional<Element> next() = 0;
+
+  // Starts a pass from the beginning. Seeded stages derive their seed from
+  // their own seed and passKey (the epoch, mixed with the repetition number
+  // inside repeat()). Default: reset the upstream.
+  virtual void reset(uint64_t passKey);
+
+  // The position as JSON: {"kind": ..., stage fields..., "up": upstream}.
+  // restoreState() accepts what saveState() of the same pipeline returned and
+  // throws DataError when it does not match this stage.
+  virtual nlohmann::json saveState() const;
+  virtual void restoreState(const nlohmann::json& state);
+
+  Stage* upstream() const { return upstream_.get(); }
+  // "idx |> map |> shuffle |> batch"
+  std::string describeChain() const;
+
+protected:
+  nlohmann::json baseState() const; // {"kind": kind(), "up": upstream state}
+  // Checks that `state` was saved by a stage of this kind and returns it.
+  const nlohmann::json& checkState(const nlohmann::json& state) const;
+
+  std::unique_ptr<Stage> upstream_;
+};
+
+} // namespace bdl::data
