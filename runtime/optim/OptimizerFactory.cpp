@@ -1,0 +1,162 @@
+// One table maps each BDL argument name to a field of OptimizerConfig and the
+// kinds that accept it; the factory, the error hints and
+// optimizerArgumentNames all read it.
+#include "runtime/optim/OptimizerFactory.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace bdl::optim {
+namespace {
+
+using K = OptimizerKind;
+
+struct ArgSpec {
+  std::string_view name;
+  double OptimizerConfig::*number = nullptr; // exactly one of number, flag
+  bool OptimizerConfig::*flag = nullptr;
+  std::vector<OptimizerKind> kinds;
+};
+
+const std::vector<ArgSpec>& argTable() {
+  static const std::vector<ArgSpec> table = {
+      {"lr", &OptimizerConfig::lr, nullptr, {K::Sgd, K::Adam, K::AdamW, K::Adagrad, K::RmsProp}},
+      {"momentum", &OptimizerConfig::momentum, nullptr, {K::Sgd, K::RmsProp}},
+      {"dampening", &OptimizerConfig::dampening, nullptr, {K::Sgd}},
+      {"nesterov", nullptr, &OptimizerConfig::nesterov, {K::Sgd}},
+      {"beta1", &OptimizerConfig::beta1, nullptr, {K::Adam, K::AdamW}},
+      {"beta2", &OptimizerConfig::beta2, nullptr, {K::Adam, K::AdamW}},
+      {"eps", &OptimizerConfig::eps, nullptr, {K::Adam, K::AdamW, K::Adagrad, K::RmsProp}},
+      {"amsgrad", nullptr, &OptimizerConfig::amsgrad, {K::Adam, K::AdamW}},
+      {"lr_decay", &OptimizerConfig::lrDecay, nullptr, {K::Adagrad}},
+      {"initial_accumulator_value", &OptimizerConfig::initialAccumulatorValue, nullptr, {K::Adagrad}},
+      {"rho", &OptimizerConfig::alpha, nullptr, {K::RmsProp}},
+      {"alpha", &OptimizerConfig::alpha, nullptr, {K::RmsProp}},
+      {"centered", nullptr, &OptimizerConfig::centered, {K::RmsProp}},
+      {"weight_decay", &OptimizerConfig::weightDecay, nullptr,
+       {K::Sgd, K::Adam, K::AdamW, K::Adagrad, K::RmsProp}},
+      {"maximize", nullptr, &OptimizerConfig::maximize,
+       {K::Sgd, K::Adam, K::AdamW, K::Adagrad, K::RmsProp}},
+  };
+  return table;
+}
+
+bool accepts(const ArgSpec& spec, OptimizerKind kind) {
+  return std::find(spec.kinds.begin(), spec.kinds.end(), kind) != spec.kinds.end();
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest candidate within a third of the word's length (at least 2 edits).
+std::string_view closest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string_view best;
+  size_t bestDistance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (std::string_view c : candidates) {
+    const size_t d = editDistance(word, c);
+    if (d < bestDistance) bestDistance = d, best = c;
+  }
+  return best;
+}
+
+std::string joined(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+  return out;
+}
+
+std::string unknownArgument(OptimizerKind kind, std::string_view arg) {
+  const std::string opt(optimizerName(kind));
+  const std::vector<std::string_view> valid = optimizerArgumentNames(kind);
+  std::string msg = opt + " has no argument '" + std::string(arg) + "'";
+  if (std::string_view near = closest(arg, valid); !near.empty())
+    msg += "; did you mean '" + std::string(near) + "'?";
+  else
+    msg += "; it takes " + joined(valid);
+  for (const ArgSpec& spec : argTable())
+    if (spec.name == arg) {
+      std::vector<std::string_view> owners;
+      for (OptimizerKind k : spec.kinds) owners.push_back(optimizerName(k));
+      msg += " ('" + std::string(arg) + "' is an argument of " + joined(owners) + ")";
+    }
+  return msg;
+}
+
+} // namespace
+
+std::string ArgValue::text() const {
+  if (isBool_) return number_ != 0 ? "true" : "false";
+  std::ostringstream out;
+  out << number_;
+  return out.str();
+}
+
+std::vector<std::string_view> optimizerArgumentNames(OptimizerKind kind) {
+  std::vector<std::string_view> names;
+  for (const ArgSpec& spec : argTable())
+    if (accepts(spec, kind)) names.push_back(spec.name);
+  return names;
+}
+
+Result<OptimizerConfig> makeOptimizerConfig(std::string_view name, const std::vector<NamedArg>& args) {
+  const std::optional<OptimizerKind> kind = optimizerKindFromName(name);
+  if (!kind) {
+    std::string msg = "unknown optimizer '" + std::string(name) + "'";
+    if (std::string_view near = closest(name, optimizerNames()); !near.empty())
+      msg += "; did you mean '" + std::string(near) + "'?";
+    else
+      msg += "; known optimizers: " + joined(optimizerNames());
+    return Error{msg};
+  }
+  const std::string opt(name);
+  OptimizerConfig config = defaultConfig(*kind);
+  std::vector<const double OptimizerConfig::*> numbersSet;
+  bool lrGiven = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const NamedArg& arg = args[i];
+    for (size_t j = 0; j < i; ++j)
+      if (args[j].name == arg.name) return Error{opt + ": argument '" + arg.name + "' is given twice"};
+    const auto spec = std::find_if(argTable().begin(), argTable().end(), [&](const ArgSpec& s) {
+      return s.name == arg.name && accepts(s, *kind);
+    });
+    if (spec == argTable().end()) return Error{unknownArgument(*kind, arg.name)};
+    if (spec->flag) {
+      if (!arg.value.isBool())
+        return Error{opt + ": " + arg.name + " must be true or false, got " + arg.value.text()};
+      config.*(spec->flag) = arg.value.number() != 0;
+      continue;
+    }
+    if (arg.value.isBool())
+      return Error{opt + ": " + arg.name + " must be a number, got " + arg.value.text()};
+    if (std::find(numbersSet.begin(), numbersSet.end(), spec->number) != numbersSet.end())
+      return Error{opt + ": rho and alpha name the same argument; give only one"};
+    numbersSet.push_back(spec->number);
+    config.*(spec->number) = arg.value.number();
+    lrGiven = lrGiven || spec->name == "lr";
+  }
+  if (*kind == OptimizerKind::Sgd && !lrGiven)
+    return Error{"sgd needs a learning rate: sgd(lr = 0.1, ...)"};
+  if (Status s = validateConfig(config); !s.ok()) return Error{s.message()};
+  return config;
+}
+
+Result<Optimizer> makeOptimizer(std::string_view name, const std::vector<NamedArg>& args,
+                                BlockRange block) {
+  Result<OptimizerConfig> config = makeOptimizerConfig(name, args);
+  if (!config) return Error{config.message()};
+  return Optimizer::create(config.value(), block);
+}
+
+} // namespace bdl::optim
