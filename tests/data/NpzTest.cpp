@@ -1,7 +1,10 @@
 #include "runtime/data/Npz.h"
 
+#include "runtime/data/Npy.h"
+
 #include "TestUtil.h"
 
+#include <cstdlib>
 #include <cstring>
 
 using namespace bdl;
@@ -74,4 +77,26 @@ TEST(Npz, ErrorsNameTheFile) {
   writeBytes(dir.file("cut.npz"), bytes);
   std::string cut = dataErrorOf([&] { readNpz(dir.file("cut.npz")); });
   EXPECT_NE(cut.find("cut.npz"), std::string::npos) << cut;
+}
+
+TEST(Npz, NumpyReadsWhatWeWrite) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-numpy is not installed; the committed reference files still test reading";
+  TempDir dir;
+  Tensor a(DType::F32, {3, 5});
+  for (int i = 0; i < 15; ++i) a.data<float>()[i] = static_cast<float>(i) * 0.5f - 2.0f;
+  Tensor step(DType::I64, {4});
+  const int64_t steps[] = {0, -1000000000000LL, -2000000000000LL, 7};
+  std::memcpy(step.rawData(), steps, sizeof steps);
+  Tensor mask(DType::Bool, {2});
+  mask.data<uint8_t>()[1] = 1;
+  Tensor lr(DType::F64, {});
+  *lr.data<double>() = 3.25;
+  NamedTensors arrays = {{"h1.W", a}, {"step", step}, {"mask", mask}, {"lr", lr}, {"empty", Tensor(DType::I32, {0, 2})}};
+  writeNpz(dir.file("stored.npz"), arrays, false);
+  writeNpz(dir.file("deflated.npz"), arrays, true);
+  writeNpz(dir.file("none.npz"), {});
+  writeNpy(dir.file("a.npy"), a);
+  const std::string cmd = "/usr/bin/python3 " + testdataDir() + "/check_cpp_written.py " + dir.path() + " >/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
