@@ -3,6 +3,8 @@
 // optimizerArgumentNames all read it.
 #include "runtime/optim/OptimizerFactory.h"
 
+#include "runtime/optim/NameHints.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -45,51 +47,19 @@ bool accepts(const ArgSpec& spec, OptimizerKind kind) {
   return std::find(spec.kinds.begin(), spec.kinds.end(), kind) != spec.kinds.end();
 }
 
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest candidate within a third of the word's length (at least 2 edits).
-std::string_view closest(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  size_t bestDistance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (std::string_view c : candidates) {
-    const size_t d = editDistance(word, c);
-    if (d < bestDistance) bestDistance = d, best = c;
-  }
-  return best;
-}
-
-std::string joined(const std::vector<std::string_view>& words) {
-  std::string out;
-  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
-  return out;
-}
-
 std::string unknownArgument(OptimizerKind kind, std::string_view arg) {
   const std::string opt(optimizerName(kind));
   const std::vector<std::string_view> valid = optimizerArgumentNames(kind);
   std::string msg = opt + " has no argument '" + std::string(arg) + "'";
-  if (std::string_view near = closest(arg, valid); !near.empty())
+  if (std::string_view near = closestName(arg, valid); !near.empty())
     msg += "; did you mean '" + std::string(near) + "'?";
   else
-    msg += "; it takes " + joined(valid);
+    msg += "; it takes " + joinNames(valid);
   for (const ArgSpec& spec : argTable())
     if (spec.name == arg) {
       std::vector<std::string_view> owners;
       for (OptimizerKind k : spec.kinds) owners.push_back(optimizerName(k));
-      msg += " ('" + std::string(arg) + "' is an argument of " + joined(owners) + ")";
+      msg += " ('" + std::string(arg) + "' is an argument of " + joinNames(owners) + ")";
     }
   return msg;
 }
@@ -114,10 +84,10 @@ Result<OptimizerConfig> makeOptimizerConfig(std::string_view name, const std::ve
   const std::optional<OptimizerKind> kind = optimizerKindFromName(name);
   if (!kind) {
     std::string msg = "unknown optimizer '" + std::string(name) + "'";
-    if (std::string_view near = closest(name, optimizerNames()); !near.empty())
+    if (std::string_view near = closestName(name, optimizerNames()); !near.empty())
       msg += "; did you mean '" + std::string(near) + "'?";
     else
-      msg += "; known optimizers: " + joined(optimizerNames());
+      msg += "; known optimizers: " + joinNames(optimizerNames());
     return Error{msg};
   }
   const std::string opt(name);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <sstream>
 
 namespace bdl::optim {
 namespace {
@@ -19,6 +20,12 @@ std::string_view scheduleName(ScheduleKind k) {
   case ScheduleKind::Exponential: return "exponential";
   }
   return "?";
+}
+
+std::string numberText(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
 }
 
 // The schedule's own clock: epochs or iterations, by the duration's unit.
@@ -68,9 +75,9 @@ Status validateSchedule(const Schedule& s) {
                  std::to_string(s.duration.count)};
   if ((s.kind == ScheduleKind::StepLr || s.kind == ScheduleKind::Exponential) &&
       !(std::isfinite(s.gamma) && s.gamma > 0))
-    return Error{name + ": gamma must be positive, got " + std::to_string(s.gamma)};
+    return Error{name + ": gamma must be positive, got " + numberText(s.gamma)};
   if (s.kind == ScheduleKind::Cosine && !(std::isfinite(s.etaMin) && s.etaMin >= 0))
-    return Error{name + ": eta_min must be finite and >= 0, got " + std::to_string(s.etaMin)};
+    return Error{name + ": eta_min must be finite and >= 0, got " + numberText(s.etaMin)};
   if (s.kind == ScheduleKind::Warmup) {
     if (s.then.size() != 1) return Error{"warmup: needs exactly one schedule after it (then = ...)"};
     if (Status inner = validateSchedule(s.then.front()); !inner.ok())
