@@ -135,6 +135,10 @@ TEST(Gradient, Convolution) {
                  [](GraphBuilder& b, const Ids& p) {
                    return b.conv2d(p[0], p[1], {{2, 1}, {1, 1}, {1, 2}, 1});
                  });
+  checkGradients("conv2d-wide-stride-pad", {{{1, 2, 5, 7}}, {{3, 2, 2, 3}}},
+                 [](GraphBuilder& b, const Ids& p) {
+                   return b.conv2d(p[0], p[1], {{1, 3}, {0, 2}, {2, 1}, 1});
+                 });
   checkGradients("conv2d-groups", {{{1, 4, 5, 5}}, {{6, 2, 3, 3}}},
                  [](GraphBuilder& b, const Ids& p) {
                    return b.conv2d(p[0], p[1], {{1, 1}, {0, 0}, {1, 1}, 2});

@@ -89,6 +89,8 @@ const std::map<std::string, CaseFn>& caseBuilders() {
       {"argmax", [](GraphBuilder& b, Env& e) { return b.argmax(e["x"], 1); }},
       {"conv2d",
        [](GraphBuilder& b, Env& e) { return b.conv2d(e["x"], e["w"], {{2, 1}, {1, 1}, {1, 2}, 1}); }},
+      {"conv2d_wide",
+       [](GraphBuilder& b, Env& e) { return b.conv2d(e["x"], e["w"], {{1, 3}, {0, 2}, {2, 1}, 1}); }},
       {"conv2d_groups",
        [](GraphBuilder& b, Env& e) { return b.conv2d(e["x"], e["w"], {{1, 1}, {0, 0}, {1, 1}, 2}); }},
       {"max_pool2d",
@@ -158,17 +160,19 @@ TEST(Reference, EveryOpMatchesPyTorch) {
     auto r = interp::run(g, feeds);
     ASSERT_TRUE(r.ok()) << r.error().message;
     expectClose(values(r->outputs.at("y")), c["output"], 1e-5, "output");
-    if (differentiable)
+    if (differentiable) {
       for (auto& [param, grad] : c["grads"].items())
         expectClose(values(r->outputs.at(passes::gradientOutputName(param))), grad, 1e-5,
                     "grad " + param);
+    }
   }
   // Every op a user can write must have a reference case (dropout's mask is
   // random by design and is tested in InterpreterTest instead).
-  for (const OpInfo& info : kOpTable)
+  for (const OpInfo& info : kOpTable) {
     if (!info.internal && info.family != OpFamily::Leaf && info.family != OpFamily::Effect &&
         info.kind != OpKind::Dropout)
       EXPECT_TRUE(covered.count(info.kind)) << "no PyTorch reference case for " << info.name;
+  }
 }
 
 // --- Whole models ---------------------------------------------------------------------

@@ -114,6 +114,8 @@ case("argmax", lambda x: torch.argmax(x, 1), ("x", rand(3, 5)), differentiable=F
 
 case("conv2d", lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
      ("x", rand(2, 3, 7, 6)), ("w", rand(4, 3, 3, 2)))
+case("conv2d_wide", lambda x, w: F.conv2d(x, w, stride=(1, 3), padding=(0, 2), dilation=(2, 1)),
+     ("x", rand(2, 2, 5, 8)), ("w", rand(3, 2, 2, 3)))
 case("conv2d_groups", lambda x, w: F.conv2d(x, w, groups=2), ("x", rand(1, 4, 5, 5)),
      ("w", rand(6, 2, 3, 3)))
 case("max_pool2d", lambda x: F.max_pool2d(x, 3, 2, 1), ("x", rand(2, 3, 7, 6)))

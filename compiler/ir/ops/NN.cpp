@@ -5,6 +5,7 @@
 #include "compiler/ir/ops/Common.h"
 #include "compiler/ir/ops/Families.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -137,11 +138,14 @@ Window windowOf(const Shape& x, const Shape& y, int64_t kh, int64_t kw, const At
                 a.dilation[0], a.dilation[1], groups};
 }
 
-// Calls f(yIndex, xIndex, wIndex) for every (output, input, kernel) tap of a
+// Calls f(yIndex, xIndex, wIndex, count) for every run of `count` taps of a
 // grouped convolution (or a pooling window with c == oc, groups == c) that
-// falls inside the input.
-template <typename F> void forEachTap(const Window& g, F&& f) {
+// fall inside the input: output positions yIndex + t read input position
+// xIndex + t * sw through kernel element wIndex, for t < count. Runs keep the
+// inner loops free of bounds checks.
+template <typename F> void forEachTapRun(const Window& g, F&& f) {
   int64_t cin = g.c / g.groups, cout = g.oc / g.groups;
+  auto ceilDiv = [](int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t o = 0; o < g.oc; ++o)
       for (int64_t ci = 0; ci < cin; ++ci) {
@@ -149,19 +153,27 @@ template <typename F> void forEachTap(const Window& g, F&& f) {
         for (int64_t i = 0; i < g.kh; ++i)
           for (int64_t j = 0; j < g.kw; ++j) {
             int64_t wIndex = ((o * cin + ci) * g.kh + i) * g.kw + j;
+            // Output columns whose input column ox*sw - pw + j*dw is in [0, w).
+            int64_t shift = j * g.dw - g.pw;
+            int64_t ox0 = std::max<int64_t>(0, ceilDiv(-shift, g.sw));
+            int64_t ox1 = std::min<int64_t>(g.ow, ceilDiv(g.w - shift, g.sw));
+            if (ox0 >= ox1) continue;
             for (int64_t oy = 0; oy < g.oh; ++oy) {
               int64_t iy = oy * g.sh - g.ph + i * g.dh;
               if (iy < 0 || iy >= g.h) continue;
               int64_t yRow = ((n * g.oc + o) * g.oh + oy) * g.ow;
               int64_t xRow = ((n * g.c + c) * g.h + iy) * g.w;
-              for (int64_t ox = 0; ox < g.ow; ++ox) {
-                int64_t ix = ox * g.sw - g.pw + j * g.dw;
-                if (ix < 0 || ix >= g.w) continue;
-                f(yRow + ox, xRow + ix, wIndex);
-              }
+              f(yRow + ox0, xRow + ox0 * g.sw + shift, wIndex, ox1 - ox0);
             }
           }
       }
+}
+
+// The same taps one at a time: f(yIndex, xIndex, wIndex).
+template <typename F> void forEachTap(const Window& g, F&& f) {
+  forEachTapRun(g, [&](int64_t yi, int64_t xi, int64_t wi, int64_t count) {
+    for (int64_t t = 0; t < count; ++t) f(yi + t, xi + t * g.sw, wi);
+  });
 }
 } // namespace
 
@@ -203,21 +215,37 @@ Tensor runNN(const Node& n, std::span<const Tensor> in) {
   case OpKind::Conv2d: {
     std::vector<double> x = toDoubles(in[0]), w = toDoubles(in[1]);
     const Shape& ws = in[1].shape();
-    forEachTap(windowOf(in[0].shape(), out, ws[2], ws[3], a, a.count),
-               [&](int64_t yi, int64_t xi, int64_t wi) { y[yi] += x[xi] * w[wi]; });
+    Window win = windowOf(in[0].shape(), out, ws[2], ws[3], a, a.count);
+    forEachTapRun(win, [&](int64_t yi, int64_t xi, int64_t wi, int64_t count) {
+      double wv = w[wi];
+      double* yp = y.data() + yi;
+      const double* xp = x.data() + xi;
+      for (int64_t t = 0; t < count; ++t) yp[t] += wv * xp[t * win.sw];
+    });
     break;
   }
   case OpKind::Conv2dGradInput: { // in: g, w; out: x's shape
     std::vector<double> g = toDoubles(in[0]), w = toDoubles(in[1]);
     const Shape& ws = in[1].shape();
-    forEachTap(windowOf(out, in[0].shape(), ws[2], ws[3], a, a.count),
-               [&](int64_t yi, int64_t xi, int64_t wi) { y[xi] += g[yi] * w[wi]; });
+    Window win = windowOf(out, in[0].shape(), ws[2], ws[3], a, a.count);
+    forEachTapRun(win, [&](int64_t yi, int64_t xi, int64_t wi, int64_t count) {
+      double wv = w[wi];
+      const double* gp = g.data() + yi;
+      double* xp = y.data() + xi;
+      for (int64_t t = 0; t < count; ++t) xp[t * win.sw] += wv * gp[t];
+    });
     break;
   }
   case OpKind::Conv2dGradWeight: { // in: x, g; out: w's shape
     std::vector<double> x = toDoubles(in[0]), g = toDoubles(in[1]);
-    forEachTap(windowOf(in[0].shape(), in[1].shape(), out[2], out[3], a, a.count),
-               [&](int64_t yi, int64_t xi, int64_t wi) { y[wi] += g[yi] * x[xi]; });
+    Window win = windowOf(in[0].shape(), in[1].shape(), out[2], out[3], a, a.count);
+    forEachTapRun(win, [&](int64_t yi, int64_t xi, int64_t wi, int64_t count) {
+      const double* gp = g.data() + yi;
+      const double* xp = x.data() + xi;
+      double acc = 0;
+      for (int64_t t = 0; t < count; ++t) acc += gp[t] * xp[t * win.sw];
+      y[wi] += acc;
+    });
     break;
   }
   case OpKind::MaxPool2d:
