@@ -33,7 +33,7 @@ status=0
   -max_total_time="$seconds" -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
   >"$log" 2>&1 || status=$?
 
-tail -n 25 "$log" | grep -E '^(#[0-9]+|stat::|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)' || true
+grep -E '^(Done [0-9]+ runs|stat::|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' "$log" || true
 execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
 cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || true)
 units=$(find "$work/corpus" -type f | wc -l)
