@@ -170,8 +170,9 @@ TEST(Reference, EveryOpMatchesPyTorch) {
   // random by design and is tested in InterpreterTest instead).
   for (const OpInfo& info : kOpTable) {
     if (!info.internal && info.family != OpFamily::Leaf && info.family != OpFamily::Effect &&
-        info.kind != OpKind::Dropout)
+        info.kind != OpKind::Dropout) {
       EXPECT_TRUE(covered.count(info.kind)) << "no PyTorch reference case for " << info.name;
+    }
   }
 }
 
