@@ -11,7 +11,11 @@
 
 #include <cmath>
 
+#ifdef BDL_OPTIM_BASELINE_ONLY // tests/optim builds the kernels once without clones too
+#define BDL_OPTIM_CLONES
+#else
 #define BDL_OPTIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
 
 namespace bdl::optim::kernels {
 namespace {
