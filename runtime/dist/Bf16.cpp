@@ -1,0 +1,28 @@
+#include "runtime/dist/Bf16.h"
+
+namespace bdl::dist {
+
+// Written as plain loops over branch-free bodies so GCC vectorizes them; the
+// NaN test becomes a blend.
+void f32ToBf16(std::span<const float> in, std::span<uint16_t> out) {
+  const float* src = in.data();
+  uint16_t* dst = out.data();
+  for (size_t i = 0, n = in.size(); i < n; ++i) {
+    uint32_t bits = std::bit_cast<uint32_t>(src[i]);
+    uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+    uint32_t quietNan = (bits >> 16) | 0x0040u;
+    dst[i] = static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? quietNan : rounded);
+  }
+}
+
+void bf16ToF32(std::span<const uint16_t> in, std::span<float> out) {
+  for (size_t i = 0, n = in.size(); i < n; ++i)
+    out[i] = bf16ToF32(in[i]);
+}
+
+void accumulateBf16(std::span<float> acc, std::span<const uint16_t> in) {
+  for (size_t i = 0, n = in.size(); i < n; ++i)
+    acc[i] += bf16ToF32(in[i]);
+}
+
+} // namespace bdl::dist

@@ -1,0 +1,445 @@
+#include "runtime/dist/ParamSync.h"
+
+#include "runtime/dist/Bf16.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bdl::dist {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+template <class T>
+std::span<const uint8_t> asBytes(std::span<const T> s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size_bytes()};
+}
+template <class T>
+std::span<uint8_t> asWritableBytes(std::span<T> s) {
+  return {reinterpret_cast<uint8_t*>(s.data()), s.size_bytes()};
+}
+} // namespace
+
+ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions options)
+    : comm_(comm), paramCount_(paramCount), options_(options), rank_(comm.rank()), world_(comm.worldSize()) {
+  const auto W = static_cast<size_t>(world_);
+  const size_t esz = wireDTypeSize(options_.wire);
+  if (options_.chunkElements == 0 || options_.chunkElements * esz + kChunkHeaderBytes + kFrameHeaderBytes >
+                                         comm.config().maxFrameBytes)
+    throw DistError("ParamSync chunk of " + std::to_string(options_.chunkElements) +
+                    " elements does not fit in the frame limit of " + std::to_string(comm.config().maxFrameBytes) +
+                    " bytes");
+  if (auto f = comm.failure())
+    throw *f;
+  for (size_t r = 0; r < W; ++r) {
+    blocks_.push_back(blockRange(paramCount, W, r));
+    chunksPerBlock_.push_back(chunkCount(blocks_.back().length, options_.chunkElements));
+  }
+  const size_t own = ownedBlock().length;
+  const bool bf16 = options_.wire == WireDType::BF16;
+  gradSent_.resize(W);
+  gradSeen_.resize(W);
+  weightSeen_.resize(W);
+  gradArrived_.assign(W, 0);
+  weightArrived_.assign(W, 0);
+  (bf16 ? gradInBf16_.resize(W) : gradInF32_.resize(W));
+  for (size_t r = 0; r < W; ++r) {
+    if (static_cast<int>(r) == rank_)
+      continue;
+    gradSent_[r].assign(chunksPerBlock_[r], 0);
+    gradSeen_[r].assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
+    weightSeen_[r].assign(chunksPerBlock_[r], 0);
+    if (bf16)
+      gradInBf16_[r].resize(own);
+    else
+      gradInF32_[r].resize(own);
+  }
+  sum_.resize(own);
+  if (bf16) {
+    gradSendBf16_.resize(paramCount);
+    weightSendBf16_.resize(own);
+    weightInBf16_.resize(paramCount);
+    master_.resize(own);
+  }
+  comm_.attachSink(this);
+}
+
+ParamSync::~ParamSync() {
+  if (active_) {
+    // Abandoned mid-iteration (an exception in the trainer): the peers can
+    // never complete this iteration, so fail the job rather than let them
+    // wait out the timeout.
+    comm_.reportFailure(rank_, comm_.describePeer(rank_) + ": abandoned parameter synchronization in iteration " +
+                                   std::to_string(iteration_));
+    active_ = false;
+  }
+  waitSendsDrained();
+  comm_.detachSink(this);
+}
+
+void ParamSync::checkUsable() const {
+  if (auto f = comm_.failure())
+    throw *f;
+}
+
+void ParamSync::step(std::span<const float> grad, std::span<float> weights, const BlockUpdater& update) {
+  begin(grad, weights);
+  finish(update);
+}
+
+void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
+  checkUsable();
+  if (active_)
+    throw DistError("ParamSync::begin() called again before finish()");
+  if (int gone = comm_.departedPeer(); gone >= 0) {
+    comm_.reportFailure(gone, comm_.describePeer(gone) + ": left the job (closed its links) before iteration " +
+                                  std::to_string(iteration_ + 1));
+    checkUsable();
+  }
+  if (grad.size() != paramCount_ || weights.size() != paramCount_)
+    throw DistError("ParamSync expects gradient and weights of " + std::to_string(paramCount_) +
+                    " elements, got " + std::to_string(grad.size()) + " and " + std::to_string(weights.size()));
+  grad_ = grad;
+  weights_ = weights;
+  ready_.clear();
+  for (auto& s : gradSent_)
+    std::fill(s.begin(), s.end(), 0);
+  if (options_.wire == WireDType::BF16 && !masterValid_) {
+    auto own = ownedBlock();
+    std::copy_n(weights.begin() + static_cast<ptrdiff_t>(own.offset), own.length, master_.begin());
+    masterValid_ = true;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    iteration_ = comm_.nextIterationNumber();
+    for (auto& s : gradSeen_)
+      std::fill(s.begin(), s.end(), 0);
+    for (auto& s : weightSeen_)
+      std::fill(s.begin(), s.end(), 0);
+    std::fill(gradArrived_.begin(), gradArrived_.end(), 0);
+    std::fill(weightArrived_.begin(), weightArrived_.end(), 0);
+    lastProgress_ = Clock::now();
+    active_ = true;
+  }
+  // Frames of this iteration that arrived early are waiting in their sockets.
+  comm_.wakeWaitingReaders();
+}
+
+bool ParamSync::covered(size_t begin, size_t end) const {
+  if (begin == end)
+    return true;
+  auto it = ready_.upper_bound(begin);
+  if (it == ready_.begin())
+    return false;
+  --it;
+  return it->first <= begin && it->second >= end;
+}
+
+void ParamSync::gradientReady(size_t begin, size_t end) {
+  if (!active_)
+    throw DistError("ParamSync::gradientReady() outside begin()/finish()");
+  if (begin > end || end > paramCount_)
+    throw DistError("ParamSync::gradientReady(" + std::to_string(begin) + ", " + std::to_string(end) +
+                    ") is outside the " + std::to_string(paramCount_) + "-element gradient");
+  if (begin == end)
+    return;
+  // Merge [begin, end) into the disjoint range set.
+  size_t b = begin, e = end;
+  auto it = ready_.upper_bound(b);
+  if (it != ready_.begin() && std::prev(it)->second >= b)
+    --it;
+  while (it != ready_.end() && it->first <= e) {
+    b = std::min(b, it->first);
+    e = std::max(e, it->second);
+    it = ready_.erase(it);
+  }
+  ready_[b] = e;
+  // Send every chunk touched by [begin, end) that is now wholly ready.
+  const size_t C = options_.chunkElements;
+  for (int dst = 0; dst < world_; ++dst) {
+    if (dst == rank_)
+      continue;
+    const BlockRange& block = blocks_[static_cast<size_t>(dst)];
+    size_t lo = std::max(begin, block.offset), hi = std::min(end, block.end());
+    if (lo >= hi)
+      continue;
+    for (size_t c = (lo - block.offset) / C; c <= (hi - 1 - block.offset) / C; ++c) {
+      BlockRange chunk = chunkRange(block.length, C, c);
+      if (!gradSent_[static_cast<size_t>(dst)][c] &&
+          covered(block.offset + chunk.offset, block.offset + chunk.end()))
+        sendGradChunk(dst, c);
+    }
+  }
+}
+
+void ParamSync::sendGradChunk(int dst, size_t c) {
+  gradSent_[static_cast<size_t>(dst)][c] = 1;
+  const BlockRange& block = blocks_[static_cast<size_t>(dst)];
+  BlockRange chunk = chunkRange(block.length, options_.chunkElements, c);
+  auto elements = grad_.subspan(block.offset + chunk.offset, chunk.length);
+  std::span<const uint8_t> payload;
+  if (options_.wire == WireDType::BF16) {
+    std::span<uint16_t> out(gradSendBf16_.data() + block.offset + chunk.offset, chunk.length);
+    f32ToBf16(elements, out);
+    payload = asBytes(std::span<const uint16_t>(out));
+  } else {
+    payload = asBytes(elements);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ++sendsPending_;
+  }
+  comm_.sendChunk(dst, FrameType::GradChunk, {iteration_, static_cast<uint32_t>(c), options_.wire}, payload,
+                  [this](bool) {
+                    std::lock_guard lock(mutex_);
+                    --sendsPending_;
+                    changed_.notify_all();
+                  });
+}
+
+void ParamSync::sendWeights() {
+  const BlockRange own = ownedBlock();
+  std::span<const uint8_t> all = options_.wire == WireDType::BF16
+                                     ? asBytes(std::span<const uint16_t>(weightSendBf16_))
+                                     : asBytes(std::span<const float>(weights_.subspan(own.offset, own.length)));
+  const size_t esz = wireDTypeSize(options_.wire);
+  for (int dst = 0; dst < world_; ++dst) {
+    if (dst == rank_)
+      continue;
+    for (size_t c = 0; c < chunksPerBlock_[static_cast<size_t>(rank_)]; ++c) {
+      BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
+      {
+        std::lock_guard lock(mutex_);
+        ++sendsPending_;
+      }
+      comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire},
+                      all.subspan(chunk.offset * esz, chunk.length * esz), [this](bool) {
+                        std::lock_guard lock(mutex_);
+                        --sendsPending_;
+                        changed_.notify_all();
+                      });
+    }
+  }
+}
+
+DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader& h, size_t elementBytes) {
+  std::lock_guard lock(mutex_);
+  Placement p;
+  if (h.dtype != options_.wire) {
+    p.verdict = Verdict::Reject;
+    p.error = "its elements are " + std::string(h.dtype == WireDType::BF16 ? "bf16" : "f32") +
+              " but this rank expects " + (options_.wire == WireDType::BF16 ? "bf16" : "f32") +
+              "; every rank must use the same wire type";
+    return p;
+  }
+  if (h.iteration > iteration_) {
+    // An iteration this rank has not begun (iteration numbers come from the
+    // Communicator, so this may be a later ParamSync's): leave it queued.
+    p.verdict = Verdict::Wait;
+    return p;
+  }
+  if (!active_ || h.iteration != iteration_) {
+    p.verdict = Verdict::Reject;
+    p.error = "frame for iteration " + std::to_string(h.iteration) + " while this rank is at iteration " +
+              std::to_string(iteration_);
+    return p;
+  }
+  const auto s = static_cast<size_t>(src);
+  const size_t esz = wireDTypeSize(options_.wire);
+  const bool grad = type == FrameType::GradChunk;
+  const BlockRange& block = blocks_[grad ? static_cast<size_t>(rank_) : s];
+  auto& seen = grad ? gradSeen_[s] : weightSeen_[s];
+  if (h.chunkIndex >= seen.size() || seen[h.chunkIndex]) {
+    p.verdict = Verdict::Reject;
+    p.error = std::string(h.chunkIndex >= seen.size() ? "chunk index out of range" : "duplicate chunk") + " (" +
+              std::to_string(h.chunkIndex) + ")";
+    return p;
+  }
+  BlockRange chunk = chunkRange(block.length, options_.chunkElements, h.chunkIndex);
+  if (chunk.length * esz != elementBytes) {
+    p.verdict = Verdict::Reject;
+    p.error = "chunk " + std::to_string(h.chunkIndex) + " carries " + std::to_string(elementBytes) +
+              " bytes, expected " + std::to_string(chunk.length * esz) +
+              " (do all ranks use the same parameter count and chunk size?)";
+    return p;
+  }
+  seen[h.chunkIndex] = 1;
+  p.verdict = Verdict::Deliver;
+  if (grad) {
+    p.destination = options_.wire == WireDType::BF16
+                        ? asWritableBytes(std::span<uint16_t>(gradInBf16_[s]).subspan(chunk.offset, chunk.length))
+                        : asWritableBytes(std::span<float>(gradInF32_[s]).subspan(chunk.offset, chunk.length));
+  } else {
+    size_t at = block.offset + chunk.offset;
+    p.destination = options_.wire == WireDType::BF16
+                        ? asWritableBytes(std::span<uint16_t>(weightInBf16_).subspan(at, chunk.length))
+                        : asWritableBytes(weights_.subspan(at, chunk.length));
+  }
+  return p;
+}
+
+void ParamSync::arrived(int src, FrameType type, const ChunkHeader&) {
+  std::lock_guard lock(mutex_);
+  ++(type == FrameType::GradChunk ? gradArrived_ : weightArrived_)[static_cast<size_t>(src)];
+  lastProgress_ = Clock::now();
+  changed_.notify_all();
+}
+
+void ParamSync::failed() {
+  std::lock_guard lock(mutex_);
+  failed_ = true;
+  changed_.notify_all();
+}
+
+void ParamSync::peerDeparted(int) {
+  std::lock_guard lock(mutex_);
+  changed_.notify_all(); // waitFor() decides whether this rank needed it
+}
+
+void ParamSync::throwFailure() {
+  if (auto f = comm_.failure())
+    throw *f;
+  throw DistError("parameter synchronization failed"); // unreachable: failed_ follows a recorded failure
+}
+
+// Waits until done(), failing the job if no chunk arrives for the timeout;
+// the missing rank is the first whose data is incomplete.
+void ParamSync::waitFor(const std::function<bool()>& done, bool gradientPhase) {
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(comm_.config().timeout);
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (failed_)
+      break;
+    if (done())
+      return;
+    int gone = -1;
+    for (int r = 0; r < world_ && gone < 0; ++r) {
+      auto s = static_cast<size_t>(r);
+      bool incomplete = gradientPhase ? gradArrived_[s] < gradSeen_[s].size() : weightArrived_[s] < weightSeen_[s].size();
+      if (r != rank_ && incomplete && comm_.hasDeparted(r))
+        gone = r;
+    }
+    if (gone >= 0) {
+      lock.unlock();
+      comm_.reportFailure(gone, comm_.describePeer(gone) + ": left the job in the middle of iteration " +
+                                    std::to_string(iteration_));
+      lock.lock();
+      break;
+    }
+    if (Clock::now() - lastProgress_ >= timeout) {
+      int missing = -1;
+      for (int r = 0; r < world_ && missing < 0; ++r) {
+        if (r == rank_)
+          continue;
+        auto s = static_cast<size_t>(r);
+        if (gradientPhase ? gradArrived_[s] < gradSeen_[s].size() : weightArrived_[s] < weightSeen_[s].size())
+          missing = r;
+      }
+      lock.unlock();
+      comm_.reportFailure(missing, comm_.describePeer(missing) + ": sent no " +
+                                       (gradientPhase ? "gradient" : "weight") + " data for " +
+                                       std::to_string(std::chrono::duration<double>(timeout).count()) +
+                                       " s in iteration " + std::to_string(iteration_) +
+                                       " (it is connected but stuck, or waiting on another rank)");
+      lock.lock();
+      break;
+    }
+    changed_.wait_until(lock, lastProgress_ + timeout);
+  }
+  lock.unlock();
+  waitSendsDrained();
+  active_ = false;
+  throwFailure();
+}
+
+void ParamSync::waitSendsDrained() {
+  // Sends borrow the caller's buffers; they end (written or dropped) within
+  // the link deadline, or at once after a failure closes the links.
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return sendsPending_ == 0; });
+}
+
+void ParamSync::reduceOwnBlock() {
+  // Fixed rank order, whatever order the pieces arrived in: bit-identical
+  // results for the same W and inputs.
+  const BlockRange own = ownedBlock();
+  auto ownGrad = grad_.subspan(own.offset, own.length);
+  for (int r = 0; r < world_; ++r) {
+    auto s = static_cast<size_t>(r);
+    if (r == 0) {
+      if (rank_ == 0)
+        std::copy(ownGrad.begin(), ownGrad.end(), sum_.begin());
+      else if (options_.wire == WireDType::BF16)
+        bf16ToF32(gradInBf16_[s], sum_);
+      else
+        std::copy(gradInF32_[s].begin(), gradInF32_[s].end(), sum_.begin());
+      continue;
+    }
+    if (r == rank_) {
+      for (size_t i = 0; i < own.length; ++i)
+        sum_[i] += ownGrad[i];
+    } else if (options_.wire == WireDType::BF16) {
+      accumulateBf16(sum_, gradInBf16_[s]);
+    } else {
+      const float* in = gradInF32_[s].data();
+      for (size_t i = 0; i < own.length; ++i)
+        sum_[i] += in[i];
+    }
+  }
+}
+
+void ParamSync::applyUpdate(const BlockUpdater& update) {
+  const BlockRange own = ownedBlock();
+  if (own.length == 0)
+    return;
+  auto ownWeights = weights_.subspan(own.offset, own.length);
+  if (options_.wire == WireDType::BF16) {
+    update(master_, sum_, own.offset);
+    f32ToBf16(master_, weightSendBf16_);
+    bf16ToF32(weightSendBf16_, ownWeights); // the owner runs on what the others receive
+  } else {
+    update(ownWeights, sum_, own.offset);
+  }
+}
+
+void ParamSync::finish(const BlockUpdater& update) {
+  if (!active_)
+    throw DistError("ParamSync::finish() without begin()");
+  gradientReady(0, paramCount_); // whatever was not marked yet is final now
+  waitFor([this] {
+    for (int r = 0; r < world_; ++r)
+      if (r != rank_ && gradArrived_[static_cast<size_t>(r)] < gradSeen_[static_cast<size_t>(r)].size())
+        return false;
+    return true;
+  }, true);
+  reduceOwnBlock();
+  try {
+    applyUpdate(update);
+  } catch (const std::exception& e) {
+    comm_.reportFailure(rank_, comm_.describePeer(rank_) + ": the optimizer failed on its block: " + e.what());
+    waitSendsDrained();
+    active_ = false;
+    throw;
+  }
+  sendWeights();
+  waitFor([this] {
+    for (int r = 0; r < world_; ++r)
+      if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
+        return false;
+    return true;
+  }, false);
+  if (options_.wire == WireDType::BF16)
+    for (int r = 0; r < world_; ++r) {
+      const BlockRange& b = blocks_[static_cast<size_t>(r)];
+      if (r != rank_)
+        bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(b.offset, b.length), weights_.subspan(b.offset, b.length));
+    }
+  waitSendsDrained();
+  {
+    std::lock_guard lock(mutex_);
+    active_ = false;
+  }
+  comm_.wakeWaitingReaders();
+}
+
+} // namespace bdl::dist

@@ -1,0 +1,126 @@
+// BigDL's parameter synchronization on a flat float vector of P elements.
+// Each iteration: the gradient is cut into W contiguous blocks (the first
+// P mod W one element longer); every rank sends block j to rank j; owner r
+// sums the W pieces of block r in rank order (so the same W and inputs give
+// bit-identical results), applies the updater to its weight block (the
+// optimizer state of block r lives only on rank r), and sends the new block
+// to every rank. Per rank and iteration that is 2(W-1)/W of the parameter
+// bytes on the wire, like a ring all-reduce, with one hop per phase.
+//
+//   ParamSync sync(comm, P);                       // f32 on the wire
+//   sync.step(grad, weights, [&](std::span<float> w, std::span<const float> g,
+//                                size_t offset) { sgd(w, g, lr); });
+//
+// Overlap with backward: begin(grad, weights), then gradientReady(b, e) as
+// backward finishes ranges of the gradient (any order, e.g. last layers
+// first); chunks whose elements are all ready leave at once. finish(update)
+// marks the rest ready, reduces, updates and all-gathers.
+//
+// bf16 on the wire: gradients and weights travel as bfloat16 (rounded to
+// nearest even); each owner keeps f32 master weights for its block and
+// applies the updater to them; every replica, the owner's included, then
+// holds the bf16-rounded weights, so replicas stay identical.
+#pragma once
+
+#include "runtime/dist/BlockLayout.h"
+#include "runtime/dist/Communicator.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace bdl::dist {
+
+// Applies the optimizer to one block: `weights` and `grad` (the summed
+// gradient) cover the same elements, starting at `blockOffset` in the flat
+// vector. Called on the owner only, once per iteration, on the caller's
+// thread, and only when the block is not empty.
+using BlockUpdater = std::function<void(std::span<float> weights, std::span<const float> grad, size_t blockOffset)>;
+
+struct ParamSyncOptions {
+  WireDType wire = WireDType::F32;
+  // Elements per data frame; every rank must use the same value, and a frame
+  // must fit in DistConfig::maxFrameBytes.
+  size_t chunkElements = 256 * 1024;
+};
+
+class ParamSync : private DataSink {
+public:
+  // Throws DistError if the communicator is not usable or options are invalid.
+  ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions options = {});
+  ~ParamSync() override;
+  ParamSync(const ParamSync&) = delete;
+  ParamSync& operator=(const ParamSync&) = delete;
+
+  size_t paramCount() const { return paramCount_; }
+  BlockRange ownedBlock() const { return blocks_[static_cast<size_t>(rank_)]; }
+
+  // One whole iteration; returns with `weights` updated on every rank.
+  void step(std::span<const float> grad, std::span<float> weights, const BlockUpdater& update);
+
+  // The same in three parts. Between begin() and finish() returning, `grad`
+  // must stay valid and unchanged where marked ready, and `weights` must not
+  // be read or written by the caller once the whole gradient is marked ready.
+  void begin(std::span<const float> grad, std::span<float> weights);
+  void gradientReady(size_t begin, size_t end); // elements [begin, end) are final
+  void finish(const BlockUpdater& update);      // throws DistError on failure
+
+private:
+  // DataSink (I/O thread)
+  Placement place(int sourceRank, FrameType type, const ChunkHeader& header, size_t elementBytes) override;
+  void arrived(int sourceRank, FrameType type, const ChunkHeader& header) override;
+  void failed() override;
+  void peerDeparted(int rank) override;
+
+  void sendGradChunk(int dst, size_t chunk);
+  void sendWeights();
+  void reduceOwnBlock();
+  void applyUpdate(const BlockUpdater& update);
+  bool covered(size_t begin, size_t end) const;
+  void waitFor(const std::function<bool()>& done, bool gradientPhase);
+  void waitSendsDrained();
+  [[noreturn]] void throwFailure();
+  void checkUsable() const;
+
+  Communicator& comm_;
+  const size_t paramCount_;
+  const ParamSyncOptions options_;
+  const int rank_;
+  const int world_;
+  std::vector<BlockRange> blocks_;
+  std::vector<size_t> chunksPerBlock_;
+
+  // Owned by the caller's thread.
+  std::span<const float> grad_;
+  std::span<float> weights_;
+  std::map<size_t, size_t> ready_; // disjoint [begin, end) ranges of the gradient
+  std::vector<std::vector<uint8_t>> gradSent_; // by destination, by chunk
+  std::vector<float> sum_;
+  std::vector<float> master_; // bf16 mode: f32 master weights of the own block
+  bool masterValid_ = false;
+  std::vector<uint16_t> gradSendBf16_;   // bf16 mode, indexed like the flat vector
+  std::vector<uint16_t> weightSendBf16_; // bf16 mode, own block
+
+  // Receive side: written by the I/O thread through place()/arrived().
+  std::vector<std::vector<float>> gradInF32_;     // by source rank, own block
+  std::vector<std::vector<uint16_t>> gradInBf16_; // by source rank, own block
+  std::vector<uint16_t> weightInBf16_;            // bf16 mode, flat
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::atomic<bool> active_{false};
+  uint64_t iteration_ = 0;
+  std::vector<std::vector<uint8_t>> gradSeen_;   // by source, by chunk of own block
+  std::vector<std::vector<uint8_t>> weightSeen_; // by owner, by chunk of its block
+  std::vector<size_t> gradArrived_;              // by source
+  std::vector<size_t> weightArrived_;            // by owner
+  size_t sendsPending_ = 0;
+  bool failed_ = false;
+  std::chrono::steady_clock::time_point lastProgress_;
+};
+
+} // namespace bdl::dist
