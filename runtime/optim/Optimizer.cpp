@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace bdl::optim {
 namespace {
@@ -40,6 +41,9 @@ Status Optimizer::step(std::span<float> weights, std::span<const float> grads, d
   const auto n = static_cast<size_t>(block_.length);
   if (weights.size() != n) return Error{lengthError("weights", weights.size(), block_)};
   if (grads.size() != n) return Error{lengthError("gradients", grads.size(), block_)};
+  const std::less<const float*> before;
+  if (n > 0 && before(weights.data(), grads.data() + n) && before(grads.data(), weights.data() + n))
+    return Error{"weights and gradients overlap in memory; the optimizer needs separate buffers"};
   if (!std::isfinite(lr) || lr < 0)
     return Error{"learning rate must be finite and >= 0, got " + std::to_string(lr)};
 

@@ -27,8 +27,9 @@ public:
 
   // One optimizer step over the block with learning rate `lr` (from the
   // schedule; config().lr is the base). `weights` and `grads` are the block's
-  // elements, both of length block().length. The step count advances on
-  // success; on error nothing changes.
+  // elements, both of length block().length, in separate memory (the loops
+  // use restrict pointers; overlap is an error). The step count advances on success; on
+  // error nothing changes.
   Status step(std::span<float> weights, std::span<const float> grads, double lr);
   Status step(std::span<float> weights, std::span<const float> grads) {
     return step(weights, grads, config_.lr);

@@ -97,7 +97,14 @@ TEST(OptimizerReference, WrongSpanLengthIsAnErrorAndChangesNothing) {
   EXPECT_FALSE(opt->step(w3, g2).ok());
   EXPECT_FALSE(opt->step(w3, std::vector<float>(3, 1.0f), -1.0).ok()) << "negative lr";
   EXPECT_FALSE(opt->step(w3, std::vector<float>(3, 1.0f), NAN).ok()) << "NaN lr";
+  std::vector<float> both(4, 1.0f);
+  Status overlap = opt->step(std::span(both).subspan(0, 3), std::span<const float>(both).subspan(1, 3));
+  EXPECT_NE(overlap.message().find("overlap"), std::string::npos) << overlap.message();
   EXPECT_EQ(opt->stepCount(), 0);
+  // Adjacent, non-overlapping halves of one buffer are fine.
+  auto pair = makeOptimizer("sgd", {{"lr", 0.5}}, {0, 2}).value();
+  EXPECT_TRUE(pair.step(std::span(both).subspan(0, 2), std::span<const float>(both).subspan(2, 2)).ok());
+  EXPECT_EQ(both, (std::vector<float>{0.5f, 0.5f, 1.0f, 1.0f}));
 }
 
 TEST(OptimizerReference, EmptyBlockStepsWithoutTouchingMemory) {
