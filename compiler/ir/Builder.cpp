@@ -13,6 +13,13 @@ ValueId GraphBuilder::append(Node node) {
   return static_cast<ValueId>(g_.nodes.size() - 1);
 }
 
+uint32_t GraphBuilder::addFile(const std::string& name) {
+  for (uint32_t i = 0; i < g_.files.size(); ++i)
+    if (g_.files[i] == name) return i;
+  g_.files.push_back(name);
+  return static_cast<uint32_t>(g_.files.size() - 1);
+}
+
 static Expected<TensorType> checkLeafType(const TensorType& t, bool mustBeConcrete) {
   for (size_t i = 0; i < t.dims.size(); ++i) {
     const Dim& d = t.dims[i];

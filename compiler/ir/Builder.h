@@ -43,6 +43,9 @@ public:
   void setLocation(Location loc) { loc_ = loc; }
   Location location() const { return loc_; }
 
+  // Registers a source file name for Location::fileId (idempotent).
+  uint32_t addFile(const std::string& name);
+
   const Graph& graph() const { return g_; }
   Graph& mutableGraph() { return g_; }
   Graph finish() { return std::move(g_); }

@@ -37,17 +37,4 @@ OperandGrads gradientOf(GraphBuilder& b, ValueId self, ValueId g) {
   return OperandGrads(node.operands.size());
 }
 
-bool isDifferentiable(OpKind op) {
-  switch (op) {
-  case OpKind::Sign: case OpKind::GeluDerivative: case OpKind::Less: case OpKind::LessEqual:
-  case OpKind::Greater: case OpKind::GreaterEqual: case OpKind::Equal: case OpKind::NotEqual:
-  case OpKind::OneHot: case OpKind::NumElements: case OpKind::ArgMax:
-  case OpKind::Accuracy: case OpKind::TopK: case OpKind::StateUpdate:
-  case OpKind::Conv2dGradInput: case OpKind::Conv2dGradWeight: case OpKind::MaxPool2dGrad:
-  case OpKind::AvgPool2dGrad: case OpKind::EmbeddingGrad:
-    return false;
-  default: return true;
-  }
-}
-
 } // namespace bdl::ir

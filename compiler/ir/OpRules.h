@@ -24,7 +24,4 @@ using OperandGrads = std::vector<std::optional<ValueId>>;
 // given `gradOut`, the gradient of its result. Throws InternalError on bugs.
 OperandGrads gradientOf(GraphBuilder& b, ValueId self, ValueId gradOut);
 
-// Whether gradients flow through ops of this kind at all.
-bool isDifferentiable(OpKind op);
-
 } // namespace bdl::ir

@@ -1,6 +1,7 @@
 // Every differentiable op, forward and backward: the gradient autodiff
 // builds is compared with central finite differences in f64, on small
 // random shapes including size-1 and odd sizes and broadcasting cases.
+#include "compiler/passes/Autodiff.h"
 #include "tests/ir/TestUtil.h"
 
 #include <gtest/gtest.h>
@@ -65,6 +66,22 @@ TEST(Gradient, WhereAndComparisons) {
   checkGradients("cast-roundtrip", {{{2, 3}}}, [](GraphBuilder& b, const Ids& p) {
     return b.mul(p[0], *b.cast(*b.less(p[0], b.scalar(0.0, DType::F64)), DType::F64));
   });
+}
+
+// Casts between float types pass the gradient through, rounded to the
+// narrower type (finite differences through f32 rounding would be noise).
+TEST(Gradient, CastBetweenFloatTypes) {
+  GraphBuilder b;
+  ValueId p = *b.parameter("p", {DType::F64, dimsOf({3})}, Initializer::zeros());
+  Tensor r = makeTensor(DType::F64, {3}, {0.1, -2.5, 1.0 / 3.0});
+  ValueId y = *b.cast(*b.cast(p, DType::F32), DType::F64);
+  ASSERT_TRUE(b.output("loss", *b.sum(*b.mul(y, b.constant(r)))).ok());
+  auto t = passes::buildTrainingGraph(b.finish());
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto out = interp::run(*t, {{"p", makeTensor(DType::F64, {3}, {1, 2, 3})}});
+  ASSERT_TRUE(out.ok());
+  std::vector<double> g = values(out->outputs.at("grad:p"));
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(g[i], values(r)[i], 1e-7);
 }
 
 TEST(Gradient, Linalg) {

@@ -20,8 +20,9 @@ const Dim N = Dim::sym("N");
 // x: f32[N, 3] -> relu(x @ W + b) -> sum over axis 1, keepdims.
 Graph smallGraph() {
   GraphBuilder b;
-  b.mutableGraph().files = {"model.bdl"};
-  b.setLocation({0, 3, 5});
+  uint32_t file = b.addFile("model.bdl");
+  EXPECT_EQ(b.addFile("model.bdl"), file);
+  b.setLocation({file, 3, 5});
   ValueId x = *b.input("x", f32({N, Dim::of(3)}));
   ValueId w = *b.parameter("d.W", f32(dimsOf({3, 2})), Initializer::glorotUniform());
   ValueId bias = *b.parameter("d.b", f32(dimsOf({2})), Initializer::uniform(-0.5, 0.25));
