@@ -25,6 +25,9 @@ public:
                           std::to_string(shard.world) + " workers (choose a batch divisible by the worker count)");
   }
   std::string_view kind() const override { return "batch"; }
+  std::string describe() const override {
+    return "batch(" + std::to_string(n_) + (dropLast_ ? ", drop_last)" : ")");
+  }
 
   std::optional<Element> next() override {
     std::vector<Element> global;

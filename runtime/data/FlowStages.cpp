@@ -16,6 +16,7 @@ public:
     if (n < 0) throw DataError("", "take(" + std::to_string(n) + ")", "the count must be >= 0");
   }
   std::string_view kind() const override { return "take"; }
+  std::string describe() const override { return "take(" + std::to_string(n_) + ")"; }
   std::optional<Element> next() override {
     if (taken_ >= n_) return std::nullopt;
     std::optional<Element> e = upstream_->next();
@@ -48,6 +49,7 @@ public:
     if (n < 0) throw DataError("", "skip(" + std::to_string(n) + ")", "the count must be >= 0");
   }
   std::string_view kind() const override { return "skip"; }
+  std::string describe() const override { return "skip(" + std::to_string(n_) + ")"; }
   std::optional<Element> next() override {
     for (; !skipped_; skipped_ = true)
       for (int64_t i = 0; i < n_; ++i)
@@ -82,6 +84,7 @@ class RepeatStage final : public Stage {
 public:
   RepeatStage(std::unique_ptr<Stage> up, int64_t times) : Stage(std::move(up)), times_(times) {}
   std::string_view kind() const override { return "repeat"; }
+  std::string describe() const override { return "repeat(" + std::to_string(times_) + ")"; }
   std::optional<Element> next() override {
     while (times_ < 0 || repetition_ < times_) {
       if (std::optional<Element> e = upstream_->next()) {

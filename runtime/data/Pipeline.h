@@ -58,14 +58,17 @@ public:
   // DataError for bad data; with W > 1 workers a batch stage is required.
   std::optional<Record> next();
   int64_t epoch() const { return epoch_; }
-  // "idx |> map |> shuffle |> batch"
+  // "idx |> map |> shuffle(60000, 7) |> batch(128)"
   std::string describe() const;
+  // Consumer waits at the last prefetch stage in this epoch (nullopt without one).
+  std::optional<PrefetchStats> prefetchStats() const { return prefetchStatsOf(root()); }
 
   // The exact position (epoch, and every stage's state including shuffle RNG
   // state) as JSON. restore() on an identically built pipeline continues
   // with the same records; it throws DataError for a position saved by a
   // different pipeline. Restoring replays the current shuffle/cache pass
-  // from its start (cheap: records are not decoded while replaying).
+  // from its start (cheap: records are not decoded while replaying). After a
+  // failed restore, start an epoch before reading again.
   nlohmann::json position() const;
   void restore(const nlohmann::json& position);
 

@@ -7,6 +7,7 @@
 // reset(), restoreState() and the destructor stop and join it first.
 #include "runtime/data/Stages.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -30,9 +31,14 @@ public:
     if (finished_) return std::nullopt;
     if (!worker_.joinable()) worker_ = std::thread([this] { produce(); });
     Item item;
+    double waitedSeconds = -1; // < 0: the element was ready
     {
       std::unique_lock lock(mutex_);
-      ready_.wait(lock, [&] { return !queue_.empty(); });
+      if (queue_.empty()) {
+        const auto start = std::chrono::steady_clock::now();
+        ready_.wait(lock, [&] { return !queue_.empty(); });
+        waitedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
       item = std::move(queue_.front());
       queue_.pop_front();
     }
@@ -46,10 +52,18 @@ public:
       return std::nullopt;
     }
     delivered_ = std::move(item.positionAfter);
+    ++stats_.delivered;
+    if (waitedSeconds >= 0) {
+      ++stats_.waited;
+      stats_.waitSeconds += waitedSeconds;
+    }
     return item.element;
   }
 
+  const PrefetchStats& stats() const { return stats_; }
+
   void reset(uint64_t passKey) override {
+    stats_ = {};
     stopWorker();
     upstream_->reset(passKey);
     delivered_ = upstream_->saveState();
@@ -57,6 +71,7 @@ public:
   nlohmann::json saveState() const override { return {{"kind", "prefetch"}, {"up", delivered_}}; }
   void restoreState(const nlohmann::json& state) override {
     checkState(state);
+    stats_ = {};
     stopWorker();
     upstream_->restoreState(state.at("up"));
     delivered_ = state.at("up");
@@ -119,9 +134,16 @@ private:
   bool stop_ = false;
   bool finished_ = false;
   std::exception_ptr error_;
+  PrefetchStats stats_;
 };
 
 } // namespace
+
+std::optional<PrefetchStats> prefetchStatsOf(const Stage& chain) {
+  for (const Stage* s = &chain; s; s = s->upstream())
+    if (const auto* p = dynamic_cast<const PrefetchStage*>(s)) return p->stats();
+  return std::nullopt;
+}
 
 std::unique_ptr<Stage> makePrefetch(std::unique_ptr<Stage> up, int64_t depth) {
   return std::make_unique<PrefetchStage>(std::move(up), depth);

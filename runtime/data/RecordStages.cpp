@@ -48,6 +48,9 @@ public:
                       "classes must be at least 1");
   }
   std::string_view kind() const override { return "one_hot"; }
+  std::string describe() const override {
+    return "one_hot(" + field_ + ", " + std::to_string(classes_) + ")";
+  }
   std::optional<Element> next() override {
     std::optional<Element> e = upstream_->next();
     if (!e) return std::nullopt;
@@ -112,6 +115,7 @@ public:
 
 protected:
   virtual std::function<Record()> transform(Element e, uint64_t recordSeed) const = 0;
+  uint64_t seed() const { return seed_; }
   std::string field_;
 
 private:
@@ -124,6 +128,7 @@ class RandomFlipStage final : public RandomRecordStage {
 public:
   using RandomRecordStage::RandomRecordStage;
   std::string_view kind() const override { return "random_flip"; }
+  std::string describe() const override { return "random_flip(" + field_ + ", seed " + std::to_string(seed()) + ")"; }
 
 protected:
   std::function<Record()> transform(Element e, uint64_t recordSeed) const override {
@@ -157,6 +162,10 @@ public:
       throw DataError("", "random_crop(" + field_ + ")", "needs a size >= 1 and padding >= 0");
   }
   std::string_view kind() const override { return "random_crop"; }
+  std::string describe() const override {
+    return "random_crop(" + field_ + ", " + std::to_string(height_) + "x" + std::to_string(width_) + ", " +
+           std::to_string(padding_) + ", seed " + std::to_string(seed()) + ")";
+  }
 
 protected:
   std::function<Record()> transform(Element e, uint64_t recordSeed) const override {

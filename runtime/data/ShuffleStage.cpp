@@ -22,6 +22,9 @@ public:
     startPass(0, upstream_->saveState());
   }
   std::string_view kind() const override { return "shuffle"; }
+  std::string describe() const override {
+    return "shuffle(" + std::to_string(capacity_) + ", " + std::to_string(seed_) + ")";
+  }
 
   std::optional<Element> next() override {
     if (!filled_) {

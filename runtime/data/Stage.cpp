@@ -34,7 +34,7 @@ void Stage::restoreState(const nlohmann::json& state) {
 }
 
 std::string Stage::describeChain() const {
-  std::string self(kind());
+  std::string self = describe();
   return upstream_ ? upstream_->describeChain() + " |> " + self : self;
 }
 

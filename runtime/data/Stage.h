@@ -25,6 +25,10 @@ public:
 
   // Short name used in positions and messages: "idx", "shuffle", ...
   virtual std::string_view kind() const = 0;
+  // kind() with the parameters that decide the order of records, e.g.
+  // "shuffle(60000, 7)": a position only restores into a pipeline with the
+  // same description. Sources leave out their paths (data may move).
+  virtual std::string describe() const { return std::string(kind()); }
   virtual std::optional<Element> next() = 0;
 
   // Starts a pass from the beginning. Seeded stages derive their seed from

@@ -59,4 +59,15 @@ std::unique_ptr<Stage> makeCache(std::unique_ptr<Stage> up);
 // the consumer on the next() that would have returned the failed element.
 std::unique_ptr<Stage> makePrefetch(std::unique_ptr<Stage> up, int64_t depth);
 
+// How often the consumer of a prefetch stage found no element ready: the
+// answer to "does the training loop ever wait for data?".
+struct PrefetchStats {
+  int64_t delivered = 0;    // elements handed to the consumer
+  int64_t waited = 0;       // of those, how many the consumer had to wait for
+  double waitSeconds = 0.0; // total time spent waiting
+};
+// The statistics of the prefetch stage nearest the end of `chain` (counting
+// since the last reset), or nullopt when the chain has none.
+std::optional<PrefetchStats> prefetchStatsOf(const Stage& chain);
+
 } // namespace bdl::data

@@ -81,6 +81,16 @@ TEST(Csv, SklearnIrisIsRecognised) {
   EXPECT_EQ(features(two[0]), (std::vector<float>{5.1f, 0.2f}));
 }
 
+TEST(Csv, SklearnDigitsIsGzippedWithoutHeader) {
+  const std::string digits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
+  if (!std::filesystem::exists(digits)) GTEST_SKIP() << "python3-sklearn is not installed";
+  auto all = readAll(opts(digits, "64", {}, false, 10));
+  ASSERT_EQ(all.size(), 1797u);
+  EXPECT_EQ(all[0].get("features").shape(), (Shape{64}));
+  EXPECT_EQ(features(all[0])[2], 5.0f);
+  EXPECT_EQ(*all[0].get("label").data<int64_t>(), 0);
+}
+
 TEST(Csv, SklearnLabelsAreCheckedAgainstTheClassNames) {
   TempDir dir;
   writeText(dir.file("s.csv"), "2,2,a,b\n1,2,0\n3,4,2\n");

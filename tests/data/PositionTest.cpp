@@ -118,7 +118,7 @@ TEST(Position, PositionIsPlainJsonWithTheShuffleRngState) {
   p.next();
   nlohmann::json pos = p.position();
   EXPECT_EQ(pos["format"], "bdl.pipeline.position/1");
-  EXPECT_EQ(pos["pipeline"], "range |> shuffle |> batch");
+  EXPECT_EQ(pos["pipeline"], "range |> shuffle(4, 1) |> batch(2)");
   const auto& shuffle = pos["state"]["up"];
   EXPECT_EQ(shuffle["kind"], "shuffle");
   EXPECT_EQ(shuffle["emitted"], 2);
@@ -131,12 +131,20 @@ TEST(Position, MismatchedOrMalformedPositionsAreDataErrors) {
   Pipeline b(range(10));
   b.batch(2);
   std::string e = dataErrorOf([&] { b.restore(a.position()); });
-  EXPECT_NE(e.find("saved for the pipeline 'range |> shuffle |> batch'"), std::string::npos) << e;
+  EXPECT_NE(e.find("saved for the pipeline 'range |> shuffle(4, 1) |> batch(2)', this one is 'range |> batch(2)'"),
+            std::string::npos) << e;
 
-  Pipeline seedChanged(range(10));
-  seedChanged.shuffle(4, 2).batch(2);
+  Pipeline bufferChanged(range(10));
+  bufferChanged.shuffle(5, 1).batch(2);
+  EXPECT_THROW(bufferChanged.restore(a.position()), DataError);
+
+  // A position edited by hand (or by a bug) is caught by the RNG check.
+  Pipeline same(range(10));
+  same.shuffle(4, 1).batch(2);
   a.next();
-  std::string s = dataErrorOf([&] { seedChanged.restore(a.position()); });
+  nlohmann::json edited = a.position();
+  edited["state"]["up"]["rng"][0] = 12345;
+  std::string s = dataErrorOf([&] { same.restore(edited); });
   EXPECT_NE(s.find("random state after replay differs"), std::string::npos) << s;
 
   Pipeline dataChanged(range(11));

@@ -70,3 +70,24 @@ TEST(Prefetch, NeverStartedPipelineDestroysCleanly) {
   Pipeline p(range(3));
   p.prefetch(4);
 }
+
+TEST(Prefetch, StatsCountConsumerWaits) {
+  Pipeline none(range(3));
+  EXPECT_FALSE(none.prefetchStats());
+  Pipeline p(range(4));
+  p.map([](Record r) {
+     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+     return r;
+   }).prefetch(2);
+  EXPECT_EQ(drainField(p).size(), 4u);
+  auto stats = p.prefetchStats();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->delivered, 4);
+  // The thread starts on the first next() and needs >= 5 ms per record, so at
+  // least the first record was waited for.
+  EXPECT_GE(stats->waited, 1);
+  EXPECT_LE(stats->waited, 4);
+  EXPECT_GE(stats->waitSeconds, 0.004);
+  p.startEpoch(1);
+  EXPECT_EQ(p.prefetchStats()->delivered, 0);
+}
