@@ -62,10 +62,11 @@ IdxHeader readHeader(const DataFile& file, const char* what, uint32_t rank) {
     file.read(4 + 4ull * d, b, 4);
     h.dims.push_back(bigEndian32(b));
   }
-  uint64_t recordBytes = 1;
+  uint64_t recordBytes = 1; // at most (2^32)^2: no overflow for rank <= 3
   for (uint32_t d = 1; d < rank; ++d) recordBytes *= h.dims[d];
   const uint64_t count = h.dims[0];
-  const uint64_t expected = headerBytes + count * recordBytes;
+  const unsigned __int128 total = headerBytes + static_cast<unsigned __int128>(count) * recordBytes;
+  const uint64_t expected = total >> 64 ? UINT64_MAX : static_cast<uint64_t>(total);
   if (file.size() < expected) {
     const uint64_t whole = recordBytes ? (file.size() - headerBytes) / recordBytes : 0;
     throw DataError(file.path(), file.bytePosition(headerBytes + whole * recordBytes),

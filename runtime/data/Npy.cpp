@@ -183,12 +183,15 @@ Tensor parseNpy(std::span<const uint8_t> bytes, const std::string& name) {
     throw DataError(name, "npy header", why);
   }
   const size_t dataStart = headerStart + headerLen;
-  Tensor t(*dtype, shape);
-  if (bytes.size() - dataStart < t.bytes())
+  // Check the size before allocating: a corrupt header must not ask for terabytes.
+  unsigned __int128 needed = dtypeSize(*dtype);
+  for (int64_t d : shape) needed *= static_cast<uint64_t>(d);
+  if (needed > bytes.size() - dataStart)
     throw DataError(name, "byte " + std::to_string(dataStart),
                     "truncated array data: shape " + shapeToString(shape) + " needs " +
-                        std::to_string(t.bytes()) + " bytes, the file has " +
-                        std::to_string(bytes.size() - dataStart));
+                        (needed >> 64 ? std::string("more than 2^64") : std::to_string(static_cast<uint64_t>(needed))) +
+                        " bytes, the file has " + std::to_string(bytes.size() - dataStart));
+  Tensor t(*dtype, shape);
   if (t.bytes()) std::memcpy(t.rawData(), bytes.data() + dataStart, t.bytes());
   if (*dtype == DType::Bool)
     for (uint8_t& b : std::span<uint8_t>(static_cast<uint8_t*>(t.rawData()), t.bytes()))

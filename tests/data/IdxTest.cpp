@@ -1,3 +1,4 @@
+#include "runtime/data/DataFile.h"
 #include "runtime/data/Sources.h"
 
 #include "TestUtil.h"
@@ -112,6 +113,16 @@ TEST(Idx, TruncatedHeader) {
   EXPECT_NE(e.find("truncated IDX header"), std::string::npos) << e;
 }
 
+TEST(Idx, HugeCountsInAHeaderAreATruncationError) {
+  TempDir dir;
+  std::vector<uint8_t> img = {0, 0, 8, 3};
+  for (uint32_t d : {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}) putBigEndian(img, d);
+  writeBytes(dir.file("img"), img);
+  writeBytes(dir.file("lab"), idxLabels(1));
+  std::string e = dataErrorOf([&] { readAll({dir.file("img"), dir.file("lab")}); });
+  EXPECT_NE(e.find("byte 16: truncated record 0"), std::string::npos) << e;
+}
+
 TEST(Idx, TrailingBytesAreAnError) {
   IdxFiles f(2, 2, 2, false);
   auto lab = readBytes(f.labels);
@@ -212,4 +223,26 @@ TEST(Idx, RealFashionMnistTrainSet) {
   float maxPixel = 0;
   for (float v : first->get("image").span<const float>()) maxPixel = std::max(maxPixel, v);
   EXPECT_EQ(maxPixel, 255.0f);
+}
+
+TEST(DataFile, PlainFilesStayOnDiskGzipIsInflated) {
+  TempDir dir;
+  std::vector<uint8_t> raw = {1, 2, 3, 4, 5};
+  writeBytes(dir.file("plain"), raw);
+  writeBytes(dir.file("packed"), gzip(raw));
+  for (const char* name : {"plain", "packed"}) {
+    auto f = DataFile::open(dir.file(name));
+    EXPECT_EQ(f->gzipped(), std::string(name) == "packed");
+    EXPECT_EQ(f->size(), 5u);
+    uint8_t got[2];
+    f->read(3, got, 2);
+    EXPECT_EQ(got[0], 4);
+    EXPECT_EQ(got[1], 5);
+    std::string e = dataErrorOf([&] { f->read(4, got, 2); });
+    EXPECT_NE(e.find("passes the end of the file"), std::string::npos) << e;
+  }
+  writeBytes(dir.file("empty"), {});
+  EXPECT_EQ(DataFile::open(dir.file("empty"))->size(), 0u);
+  std::string d = dataErrorOf([&] { DataFile::open(dir.path()); });
+  EXPECT_NE(d.find("is a directory"), std::string::npos) << d;
 }

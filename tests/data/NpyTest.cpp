@@ -132,3 +132,13 @@ TEST(Npy, WriteIsAtomicAndLeavesNoTempFiles) {
   std::string err = dataErrorOf([&] { writeNpy(dir.file("no/such/dir/a.npy"), makeTensor(DType::F32, {1})); });
   EXPECT_NE(err.find("cannot create"), std::string::npos) << err;
 }
+
+TEST(Npy, HugeShapeInACorruptHeaderIsAnErrorNotAnAllocation) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }";
+  header.append(118 - header.size() - 1, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(118) + char(0) + header + "tail";
+  std::string e = dataErrorOf(
+      [&] { parseNpy(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "huge.npy"); });
+  EXPECT_NE(e.find("huge.npy: byte 128: truncated array data"), std::string::npos) << e;
+}

@@ -76,3 +76,33 @@ TEST(Sharding, WorldMustDivideTheBatch) {
   std::string nb = dataErrorOf([&] { noBatch.next(); });
   EXPECT_NE(nb.find("needs a batch stage"), std::string::npos) << nb;
 }
+
+TEST(Sharding, PositionSavedOnOneWorkerRestoresOnAnyWorkerCount) {
+  auto build = [](Shard shard) {
+    Pipeline p(range(70), {.shard = shard, .seed = 0});
+    p.shuffle(32, 5).batch(10);
+    return p;
+  };
+  Pipeline single = build({0, 1});
+  single.startEpoch(3);
+  single.next();
+  single.next();
+  const nlohmann::json pos = single.position();
+  std::vector<std::vector<int64_t>> rest;
+  while (auto b = single.next()) {
+    auto s = b->get("i").span<const int64_t>();
+    rest.emplace_back(s.begin(), s.end());
+  }
+  for (int64_t rank = 0; rank < 2; ++rank) {
+    Pipeline worker = build({rank, 2});
+    worker.restore(pos);
+    for (const auto& global : rest) {
+      auto b = worker.next();
+      ASSERT_TRUE(b);
+      auto s = b->get("i").span<const int64_t>();
+      EXPECT_EQ(std::vector<int64_t>(s.begin(), s.end()),
+                std::vector<int64_t>(global.begin() + rank * 5, global.begin() + rank * 5 + 5));
+    }
+    EXPECT_FALSE(worker.next());
+  }
+}
