@@ -14,6 +14,30 @@ std::string gradientOutputName(std::string_view parameter) {
   return "grad:" + std::string(parameter);
 }
 
+// Gradient rules build every operand's gradient; drops the backward nodes
+// (ids >= forwardSize) that no output uses, e.g. gradients of inputs. Forward
+// nodes keep their ids.
+static Graph pruneBackward(Graph g, size_t forwardSize) {
+  std::vector<bool> live(g.size(), false);
+  for (size_t id = 0; id < forwardSize; ++id) live[id] = true;
+  for (const GraphOutput& o : g.outputs) live[o.value] = true;
+  for (ValueId id = static_cast<ValueId>(g.size()); id-- > forwardSize;)
+    if (live[id])
+      for (ValueId o : g.nodes[id].operands) live[o] = true;
+  std::vector<ValueId> remap(g.size(), 0);
+  Graph out;
+  out.files = g.files;
+  for (ValueId id = 0; id < g.size(); ++id) {
+    if (!live[id]) continue;
+    Node n = std::move(g.nodes[id]);
+    for (ValueId& o : n.operands) o = remap[o];
+    out.nodes.push_back(std::move(n));
+    remap[id] = static_cast<ValueId>(out.nodes.size() - 1);
+  }
+  for (const GraphOutput& o : g.outputs) out.outputs.push_back({o.name, remap[o.value]});
+  return out;
+}
+
 Expected<Graph> buildTrainingGraph(const Graph& forward, std::string_view lossOutput) {
   auto loss = forward.findOutput(lossOutput);
   if (!loss) return makeError("the graph has no output named '" + std::string(lossOutput) + "'");
@@ -63,7 +87,7 @@ Expected<Graph> buildTrainingGraph(const Graph& forward, std::string_view lossOu
   } catch (const InternalError& e) {
     return makeError(std::string("internal error in autodiff: ") + e.what());
   }
-  return b.finish();
+  return pruneBackward(b.finish(), forward.size());
 }
 
 Graph buildEvalGraph(const Graph& forward) {

@@ -33,6 +33,14 @@ TEST(Gradient, UnaryElementwise) {
                  [](GraphBuilder& b, const Ids& p) { return b.softplus(p[0]); });
 }
 
+TEST(Gradient, ValuesUsedManyTimesAccumulate) {
+  checkGradients("fan-out", {{{2, 3}}, {{3}}}, [](GraphBuilder& b, const Ids& p) {
+    ValueId sq = *b.mul(p[0], p[0]);
+    ValueId e = *b.exp(*b.mul(p[0], p[1]));
+    return b.add(*b.add(sq, e), *b.sum(*b.tanh(p[0]), {0}, true));
+  });
+}
+
 TEST(Gradient, BinaryElementwiseWithBroadcasting) {
   struct Case {
     Shape a, b;

@@ -5,6 +5,7 @@
 #include "compiler/ir/Printer.h"
 #include "compiler/ir/Specialize.h"
 #include "compiler/ir/Verifier.h"
+#include "compiler/passes/Autodiff.h"
 #include "tests/ir/TestUtil.h"
 
 #include <gtest/gtest.h>
@@ -49,6 +50,34 @@ TEST(Printer, GoldenText) {
 }
 )";
   EXPECT_EQ(printGraph(smallGraph()), expected);
+}
+
+// The training graph as `bdlc dump --stage=grad` will show it.
+TEST(Printer, GoldenTrainingGraph) {
+  GraphBuilder b;
+  ValueId x = *b.input("x", f32({N, Dim::of(3)}));
+  ValueId w = *b.parameter("w", f32(dimsOf({3})), Initializer::ones());
+  ASSERT_TRUE(b.output("loss", *b.mean(*b.mul(x, w))).ok());
+  auto t = passes::buildTrainingGraph(b.finish());
+  ASSERT_TRUE(t.ok());
+  const char* expected = R"(graph {
+  %0 = input "x" : f32[N, 3]
+  %1 = parameter "w" ones() : f32[3]
+  %2 = mul(%0, %1) : f32[N, 3]
+  %3 = mean(%2) : f32[]
+  %4 = constant 1 : f32[]
+  %5 = reshape(%4) {shape=[1, 1]} : f32[1, 1]
+  %6 = broadcast_to(%5) {shape=[N, 3]} : f32[N, 3]
+  %7 = num_elements(%2) {axes=[0, 1], dtype=f32} : f32[]
+  %8 = div(%6, %7) : f32[N, 3]
+  %9 = mul(%8, %0) : f32[N, 3]
+  %10 = sum(%9) {axes=[0], keepdims=true} : f32[1, 3]
+  %11 = reshape(%10) {shape=[3]} : f32[3]
+  output "loss" = %3
+  output "grad:w" = %11
+}
+)";
+  EXPECT_EQ(printGraph(*t), expected);
 }
 
 TEST(Printer, LocationsAndAttributes) {
@@ -147,6 +176,11 @@ TEST(Builder, SymbolicShapes) {
   EXPECT_FALSE(b.add(flat, *b.input("m", f32({Dim::sym("M"), Dim::of(784)}))).ok());
   EXPECT_EQ(b.type(*b.globalAvgPool(x)).toString(), "f32[N, 1]");
   EXPECT_EQ(b.type(*b.argmax(flat, 1)).toString(), "i64[N]");
+  ValueId maps = *b.input("maps", f32({N, Dim::of(16), Dim::of(5), Dim::of(5)}));
+  EXPECT_EQ(b.type(*b.reshape(maps, {N, Dim::of(-1)})).toString(), "f32[N, 400]");
+  EXPECT_FALSE(b.reshape(maps, {Dim::sym("M"), Dim::of(-1)}).ok());
+  ValueId logits = *b.input("logits", f32({N, Dim::sym("C")}));
+  EXPECT_FALSE(b.crossEntropy(logits, *b.input("labels", {DType::I64, {N}})).ok());
 }
 
 TEST(Verifier, AcceptsBuiltGraphsAndRejectsMalformedOnes) {

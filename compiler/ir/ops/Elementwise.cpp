@@ -139,6 +139,9 @@ Tensor runElementwise(const Node& node, std::span<const Tensor> in) {
   return fromDoubles(node.type.dtype, outShape, out);
 }
 
+// Each rule creates its nodes in statement order (never two node-creating
+// calls as arguments of one call), so the backward graph prints the same
+// with every compiler.
 OperandGrads gradElementwise(GraphBuilder& b, const Node& n, ValueId y, ValueId g) {
   const ValueId x = n.operands[0];
   const ValueId other = n.operands.size() > 1 ? n.operands[1] : x;
@@ -146,48 +149,86 @@ OperandGrads gradElementwise(GraphBuilder& b, const Node& n, ValueId y, ValueId 
   auto mul = [&](ValueId p, ValueId q) { return must(b.mul(p, q)); };
   auto sub = [&](ValueId p, ValueId q) { return must(b.sub(p, q)); };
   auto div = [&](ValueId p, ValueId q) { return must(b.div(p, q)); };
-  auto where = [&](ValueId cond, ValueId p, ValueId q) { return must(b.where(cond, p, q)); };
-  auto positive = [&](ValueId v) { return must(b.greater(v, scalarLike(b, 0, v))); };
+  auto neg = [&](ValueId p) { return must(b.neg(p)); };
+  // g where x > 0, otherwise `otherwise`.
+  auto wherePositive = [&](ValueId otherwise) {
+    ValueId zero = scalarLike(b, 0, x);
+    ValueId positive = must(b.greater(x, zero));
+    return must(b.where(positive, g, otherwise));
+  };
   // Gradients of binary operands are summed back over broadcast dimensions.
   auto two = [&](ValueId ga, ValueId gb) -> OperandGrads {
     return {reduceToType(b, ga, b.type(x)), reduceToType(b, gb, b.type(other))};
   };
   switch (n.op) {
-  case OpKind::Neg: return {must(b.neg(g))};
+  case OpKind::Neg: return {neg(g)};
   case OpKind::Exp: return {mul(g, y)};
   case OpKind::Log: return {div(g, x)};
-  case OpKind::Sqrt: return {div(mul(g, c(0.5)), y)};
-  case OpKind::Rsqrt: return {mul(g, mul(c(-0.5), mul(y, mul(y, y))))};
+  case OpKind::Sqrt: { // g / (2 sqrt(x))
+    ValueId half = c(0.5);
+    return {div(mul(g, half), y)};
+  }
+  case OpKind::Rsqrt: { // -g y^3 / 2
+    ValueId half = c(-0.5);
+    ValueId y3 = mul(y, mul(y, y));
+    return {mul(g, mul(half, y3))};
+  }
   case OpKind::Abs: return {mul(g, must(b.sign(x)))};
-  case OpKind::Tanh: return {mul(g, sub(c(1), mul(y, y)))};
-  case OpKind::Sigmoid: return {mul(g, mul(y, sub(c(1), y)))};
-  case OpKind::Relu: return {where(positive(x), g, c(0))};
-  case OpKind::LeakyRelu: return {where(positive(x), g, mul(g, c(n.attrs.alpha)))};
-  case OpKind::Elu: return {where(positive(x), g, mul(g, must(b.add(y, c(n.attrs.alpha)))))};
+  case OpKind::Tanh: { // g (1 - y^2)
+    ValueId one = c(1);
+    return {mul(g, sub(one, mul(y, y)))};
+  }
+  case OpKind::Sigmoid: { // g y (1 - y)
+    ValueId one = c(1);
+    return {mul(g, mul(y, sub(one, y)))};
+  }
+  case OpKind::Relu: return {wherePositive(c(0))};
+  case OpKind::LeakyRelu: {
+    ValueId alpha = c(n.attrs.alpha);
+    return {wherePositive(mul(g, alpha))};
+  }
+  case OpKind::Elu: { // below 0: y = alpha (e^x - 1), so dy/dx = y + alpha
+    ValueId alpha = c(n.attrs.alpha);
+    return {wherePositive(mul(g, must(b.add(y, alpha))))};
+  }
   case OpKind::Gelu: return {mul(g, must(b.addOp(OpKind::GeluDerivative, {x})))};
   case OpKind::Softplus: return {mul(g, must(b.sigmoid(x)))};
   case OpKind::Cast:
     if (!isFloating(b.type(x).dtype) || !isFloating(n.type.dtype)) return {std::nullopt};
     return {must(b.cast(g, b.type(x).dtype))};
   case OpKind::Add: return two(g, g);
-  case OpKind::Sub: return two(g, must(b.neg(g)));
-  case OpKind::Mul: return two(mul(g, other), mul(g, x));
-  case OpKind::Div: return two(div(g, other), must(b.neg(div(mul(g, y), other))));
-  case OpKind::Pow:
-    return two(mul(g, mul(other, must(b.pow(x, sub(other, c(1)))))), mul(g, mul(must(b.log(x)), y)));
+  case OpKind::Sub: return two(g, neg(g));
+  case OpKind::Mul: {
+    ValueId ga = mul(g, other);
+    return two(ga, mul(g, x));
+  }
+  case OpKind::Div: { // d/da = g / b, d/db = -g y / b
+    ValueId ga = div(g, other);
+    return two(ga, neg(div(mul(g, y), other)));
+  }
+  case OpKind::Pow: { // d/da = g b a^(b-1), d/db = g log(a) y
+    ValueId one = c(1);
+    ValueId ga = mul(g, mul(other, must(b.pow(x, sub(other, one)))));
+    ValueId gb = mul(g, mul(must(b.log(x)), y));
+    return two(ga, gb);
+  }
   case OpKind::Maximum:
   case OpKind::Minimum: {
     // Ties split the gradient evenly, as PyTorch does.
     ValueId wins = must(n.op == OpKind::Maximum ? b.greater(x, other) : b.less(x, other));
-    ValueId share = must(b.add(must(b.cast(wins, n.type.dtype)),
-                               mul(c(0.5), must(b.cast(must(b.equal(x, other)), n.type.dtype)))));
+    ValueId winShare = must(b.cast(wins, n.type.dtype));
+    ValueId tie = must(b.cast(must(b.equal(x, other)), n.type.dtype));
+    ValueId half = c(0.5);
+    ValueId share = must(b.add(winShare, mul(half, tie)));
     ValueId ga = mul(g, share);
     return two(ga, sub(g, ga));
   }
   case OpKind::Where: {
     ValueId zero = c(0);
-    return {std::nullopt, reduceToType(b, where(x, g, zero), b.type(n.operands[1])),
-            reduceToType(b, where(x, zero, g), b.type(n.operands[2]))};
+    ValueId ga = must(b.where(x, g, zero));
+    ValueId gb = must(b.where(x, zero, g));
+    return {std::nullopt, reduceToType(b, ga, b.type(n.operands[1])),
+            reduceToType(b, gb, b.type(n.operands[2]))};
   }
   default: return OperandGrads(n.operands.size()); // sign, comparisons: no gradient
   }

@@ -49,6 +49,10 @@ Expected<TensorType> inferLoss(OpKind op, std::span<const TensorType> in, const 
   if (auto i = requireInteger(b, 1, name); !i) return i.error();
   if (auto r = requireRank(b, 1, 1, name); !r)
     return makeError(r.error().message + " ([batch] class indices)", 1);
+  if (a.dims[1].isSymbolic())
+    return makeError(std::string(name) + ": the number of classes " + a.dims[1].toString() +
+                         " must be concrete",
+                     0, 1);
   if (a.dims[0] != b.dims[0])
     return makeError(std::string(name) + ": batch sizes differ: " + describe(a, 0) + " vs " +
                          describe(b, 1),
@@ -128,12 +132,15 @@ OperandGrads gradLoss(GraphBuilder& b, const Node& n, ValueId, ValueId g) {
     return {must(b.mul(d, perTerm(t))), std::nullopt};
   }
   case OpKind::Mse: {
-    ValueId d = must(b.mul(must(b.sub(x, t)), must(b.mul(b.scalar(2.0, dt), perTerm(x)))));
+    ValueId diff = must(b.sub(x, t));
+    ValueId two = b.scalar(2.0, dt);
+    ValueId d = must(b.mul(diff, must(b.mul(two, perTerm(x)))));
     return {d, must(b.neg(d))};
   }
   case OpKind::BceWithLogits: {
     ValueId s = perTerm(x);
-    return {must(b.mul(must(b.sub(must(b.sigmoid(x)), t)), s)), must(b.mul(must(b.neg(x)), s))};
+    ValueId gx = must(b.mul(must(b.sub(must(b.sigmoid(x)), t)), s));
+    return {gx, must(b.mul(must(b.neg(x)), s))};
   }
   default: return {std::nullopt, std::nullopt}; // metrics
   }

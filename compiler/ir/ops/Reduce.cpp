@@ -123,9 +123,10 @@ OperandGrads gradReduce(GraphBuilder& b, const Node& n, ValueId y, ValueId g) {
   };
   switch (n.op) {
   case OpKind::Sum: return {must(b.broadcastTo(kept(g), xt.dims))};
-  case OpKind::Mean:
-    return {must(b.div(must(b.broadcastTo(kept(g), xt.dims)),
-                       must(b.numElements(x, axes, xt.dtype))))};
+  case OpKind::Mean: {
+    ValueId spread = must(b.broadcastTo(kept(g), xt.dims));
+    return {must(b.div(spread, must(b.numElements(x, axes, xt.dtype))))};
+  }
   case OpKind::Max:
   case OpKind::Min: {
     // Ties share the gradient evenly (as PyTorch's amax/amin).
