@@ -7,6 +7,21 @@
 // the duration units) stay usable as names through the `ident` rule.
 grammar Bdl;
 
+@parser::members {
+  // A statement's value starts on the line of its `=`, `<-` or `return`:
+  // otherwise a missing value would silently take the next line's first
+  // name, and the error would land a statement too late.
+  bool valueOnSameLine() { return _input->LT(1)->getLine() == _input->LT(-1)->getLine(); }
+  // After a binary operator that ends a line, a line starting `name =` or
+  // `name <-` is the next statement, not the missing operand.
+  bool operandFollows() {
+    antlr4::Token* next = _input->LT(1);
+    if (next->getLine() == _input->LT(-1)->getLine() || next->getType() != IDENT) return true;
+    size_t after = _input->LA(2);
+    return after != ASSIGN && after != UPDATE;
+  }
+}
+
 file : topLevel* EOF ;
 
 topLevel
@@ -16,10 +31,7 @@ topLevel
   | trainDecl
   ;
 
-importDecl
-  : IMPORT dottedName (AS alias=ident)?   # moduleImport
-  | IMPORT STRING (AS alias=ident)?       # fileImport
-  ;
+importDecl : IMPORT (dottedName | STRING) (AS alias=ident)? ;
 
 dottedName : ident ('.' ident)* ;
 
@@ -43,11 +55,11 @@ dimList : expr (',' expr)* ','? ;
 block : '{' statement* '}' ;
 
 statement
-  : PARAM name=ident ':' typeExpr '=' init=expr                  # paramStmt
-  | STATE name=ident ':' typeExpr '=' init=expr                  # stateStmt
-  | name=ident '<-' value=expr                                   # updateStmt
-  | ident (',' ident)* '=' value=expr                            # assignStmt
-  | RETURN expr (',' expr)*                                      # returnStmt
+  : PARAM name=ident ':' typeExpr '=' {valueOnSameLine()}? init=expr # paramStmt
+  | STATE name=ident ':' typeExpr '=' {valueOnSameLine()}? init=expr # stateStmt
+  | name=ident '<-' {valueOnSameLine()}? value=expr              # updateStmt
+  | ident (',' ident)* '=' {valueOnSameLine()}? value=expr       # assignStmt
+  | RETURN {valueOnSameLine()}? expr (',' expr)*                 # returnStmt
   | FOR var=ident IN from=expr '..' to=expr block                # forStmt
   | ifStatement                                                  # ifStmt
   ;
@@ -58,9 +70,16 @@ pipelineDecl : PIPELINE name=ident ('(' paramList? ')')? '=' body=expr ;
 
 trainDecl : TRAIN name=ident '{' trainItem* '}' ;
 
+// `every` takes a duration, `with` a list of metrics, `keep` a count; the
+// narrow forms keep a missing value from swallowing the next item.
 trainItem
-  : name=ident '=' value=expr (EVERY every=expr)? (WITH with=expr)? (KEEP keep=expr)?
+  : name=ident '=' {valueOnSameLine()}? value=expr
+    (EVERY every=durationExpr)? (WITH with=listExpr)? (KEEP keep=intExpr)?
   ;
+
+durationExpr : INT durationUnit ;
+listExpr : '[' (expr (',' expr)* ','?)? ']' ;
+intExpr : INT ;
 
 // Expressions, lowest precedence first. Each binary level is a flat list so
 // that long operator chains do not make the parse tree deep.
@@ -74,19 +93,19 @@ lambdaExpr
   | '(' (ident (',' ident)*)? ')' '=>' body=expr           # multiParamLambda
   ;
 
-pipeExpr : orExpr ('|>' orExpr)* ;
+pipeExpr : orExpr ('|>' {operandFollows()}? orExpr)* ;
 
-orExpr : andExpr ('||' andExpr)* ;
+orExpr : andExpr ('||' {operandFollows()}? andExpr)* ;
 
-andExpr : compareExpr ('&&' compareExpr)* ;
+andExpr : compareExpr ('&&' {operandFollows()}? compareExpr)* ;
 
-compareExpr : addExpr (op=('<' | '<=' | '>' | '>=' | '==' | '!=') addExpr)? ;
+compareExpr : addExpr (op=('<' | '<=' | '>' | '>=' | '==' | '!=') {operandFollows()}? addExpr)? ;
 
-addExpr : mulExpr (addOp mulExpr)* ;
+addExpr : mulExpr (addOp {operandFollows()}? mulExpr)* ;
 
 addOp : '+' | '-' ;
 
-mulExpr : unaryExpr (mulOp unaryExpr)* ;
+mulExpr : unaryExpr (mulOp {operandFollows()}? unaryExpr)* ;
 
 mulOp : '*' | '/' | '%' | '@' ;
 
@@ -115,7 +134,7 @@ indexItem
   ;
 
 primary
-  : INT durationUnit          # durationLiteral
+  : durationExpr              # durationLiteral
   | INT                       # intLiteral
   | FLOAT                     # floatLiteral
   | STRING                    # stringLiteral
@@ -123,7 +142,7 @@ primary
   | ident                     # nameRef
   | '(' expr ')'              # parenExpr
   | '(' expr ',' (expr (',' expr)*)? ','? ')' # tupleExpr
-  | '[' (expr (',' expr)* ','?)? ']'          # listExpr
+  | listExpr                  # listLiteral
   ;
 
 durationUnit : EPOCH | EPOCHS | ITERATION | ITERATIONS ;

@@ -57,15 +57,11 @@ private:
 
   DeclPtr importDecl(P::ImportDeclContext* ctx) {
     auto d = std::make_unique<ImportDecl>(range(ctx));
-    if (auto* m = dynamic_cast<P::ModuleImportContext*>(ctx)) {
-      for (P::IdentContext* part : NEED(m->dottedName())->ident()) d->modulePath.push_back(ident(part));
-      if (m->alias) d->alias = ident(m->alias);
-    } else if (auto* f = dynamic_cast<P::FileImportContext*>(ctx)) {
-      d->filePath = stringLit(f->STRING());
-      if (f->alias) d->alias = ident(f->alias);
-    } else {
-      internal("unknown import form", __LINE__);
-    }
+    if (auto* dotted = ctx->dottedName())
+      for (P::IdentContext* part : dotted->ident()) d->modulePath.push_back(ident(part));
+    else
+      d->filePath = stringLit(ctx->STRING());
+    if (ctx->alias) d->alias = ident(ctx->alias);
     return d;
   }
 
@@ -121,9 +117,9 @@ private:
       TrainItem t;
       t.name = ident(item->name);
       t.value = expr(item->value);
-      if (item->every) t.every = expr(item->every);
-      if (item->with) t.with = expr(item->with);
-      if (item->keep) t.keep = expr(item->keep);
+      if (item->every) t.every = durationExpr(item->every);
+      if (item->with) t.with = listExpr(item->with);
+      if (item->keep) t.keep = std::make_unique<IntLit>(range(item->keep), integer(item->keep->INT()), item->keep->getText());
       t.range = range(item);
       d->items.push_back(std::move(t));
     }
@@ -350,13 +346,21 @@ private:
   }
   StringLit stringLit(antlr4::tree::TerminalNode* node) { return std::move(*stringLitPtr(node)); }
 
+  ExprPtr durationExpr(P::DurationExprContext* ctx) {
+    auto* unit = NEED(NEED(ctx)->durationUnit());
+    DurationUnit u = unit->EPOCH() || unit->EPOCHS() ? DurationUnit::Epochs : DurationUnit::Iterations;
+    return std::make_unique<DurationLit>(range(ctx), integer(ctx->INT()), u, unit->EPOCH() || unit->ITERATION());
+  }
+
+  ExprPtr listExpr(P::ListExprContext* ctx) {
+    std::vector<ExprPtr> items;
+    for (P::ExprContext* e : NEED(ctx)->expr()) items.push_back(expr(e));
+    return std::make_unique<List>(range(ctx), std::move(items));
+  }
+
   ExprPtr primary(P::PrimaryContext* ctx) {
     SourceRange r = range(ctx);
-    if (auto* d = dynamic_cast<P::DurationLiteralContext*>(ctx)) {
-      auto* unit = NEED(d->durationUnit());
-      DurationUnit u = unit->EPOCH() || unit->EPOCHS() ? DurationUnit::Epochs : DurationUnit::Iterations;
-      return std::make_unique<DurationLit>(r, integer(d->INT()), u, unit->EPOCH() || unit->ITERATION());
-    }
+    if (auto* d = dynamic_cast<P::DurationLiteralContext*>(ctx)) return durationExpr(d->durationExpr());
     if (auto* i = dynamic_cast<P::IntLiteralContext*>(ctx))
       return std::make_unique<IntLit>(r, integer(i->INT()), i->getText());
     if (auto* f = dynamic_cast<P::FloatLiteralContext*>(ctx))
@@ -375,11 +379,7 @@ private:
       for (P::ExprContext* e : t->expr()) items.push_back(expr(e));
       return std::make_unique<Tuple>(r, std::move(items));
     }
-    if (auto* l = dynamic_cast<P::ListExprContext*>(ctx)) {
-      std::vector<ExprPtr> items;
-      for (P::ExprContext* e : l->expr()) items.push_back(expr(e));
-      return std::make_unique<List>(r, std::move(items));
-    }
+    if (auto* l = dynamic_cast<P::ListLiteralContext*>(ctx)) return listExpr(l->listExpr());
     internal("unknown primary expression", __LINE__);
   }
 #undef NEED

@@ -22,19 +22,32 @@ bool containsAll(const IntervalSet& set, std::initializer_list<size_t> types) {
   return true;
 }
 
-bool isBinaryOperator(size_t type) {
-  return type >= L::PIPE && type <= L::AT;
+bool isBinaryOperator(size_t type) { return type >= L::PIPE && type <= L::AT; }
+bool isCloser(size_t type) { return type == L::RPAREN || type == L::RBRACK || type == L::RBRACE; }
+bool isOpener(size_t type) { return closerOf(type) != 0; }
+// Tokens that begin a statement or declaration and cannot continue an
+// expression.
+bool startsStatement(size_t type) {
+  return type == L::PARAM || type == L::STATE || type == L::RETURN || type == L::FOR || type == L::IF ||
+         type == L::DEF || type == L::MODEL || type == L::PIPELINE || type == L::TRAIN || type == L::IMPORT;
+}
+bool expectsExpression(const IntervalSet& set) {
+  return containsAll(set, {L::INT, L::FLOAT, L::STRING, L::IDENT, L::LPAREN, L::LBRACK, L::MINUS});
+}
+bool statementContext(const IntervalSet& set) {
+  return containsAll(set, {L::PARAM, L::RETURN}) || containsAll(set, {L::DEF, L::MODEL});
 }
 
 std::string expectedPhrase(const IntervalSet& set, const antlr4::dfa::Vocabulary& vocab) {
-  if (containsAll(set, {L::INT, L::FLOAT, L::STRING, L::IDENT, L::LPAREN, L::LBRACK, L::MINUS}))
-    return "an expression";
+  if (expectsExpression(set)) return "an expression";
   if (containsAll(set, {L::DEF, L::MODEL, L::TRAIN, L::PIPELINE}))
     return "a declaration ('import', 'def', 'model', 'pipeline' or 'train')";
   if (containsAll(set, {L::PARAM, L::RETURN, L::FOR}))
     return has(set, L::RBRACE) ? "a statement or '}'" : "a statement";
   if (has(set, L::ASSIGN) && has(set, L::UPDATE)) return "'=' or '<-'";
+  if (has(set, L::IDENT) && has(set, L::STRING)) return "a module name or a file path";
   if (has(set, L::IDENT)) return "a name";
+  if (has(set, L::INT) && has(set, L::FLOAT)) return "a number";
   std::vector<std::string> names;
   for (size_t t : set.toList()) {
     if (t >= L::EVERY && t <= L::ITERATIONS && has(set, L::IDENT)) continue;
@@ -58,7 +71,21 @@ void SyntaxErrorStrategy::reportInputMismatch(antlr4::Parser* parser, const antl
 }
 
 void SyntaxErrorStrategy::reportFailedPredicate(antlr4::Parser* parser, const antlr4::FailedPredicateException& e) {
-  report(parser, e.getOffendingToken(), parser->getExpectedTokens(), Situation::Mismatch);
+  // Both predicates (valueOnSameLine, operandFollows) fail when the value
+  // after `=`, `<-`, `return` or a binary operator is missing from its line.
+  antlr4::Token* offending = e.getOffendingToken() ? e.getOffendingToken() : parser->getCurrentToken();
+  size_t index = offending->getTokenIndex();
+  if (index == lastReportedIndex_ || diags_.limitReached() || index == 0) return;
+  lastReportedIndex_ = index;
+  const antlr4::Token* prev = tokens_[index - 1];
+  Diagnostic& d = diags_.error(rangeAfter(file_, prev), fmt::format("expected an expression after '{}'", prev->getText()));
+  size_t p = prev->getType();
+  bool assignment = p == L::ASSIGN || p == L::UPDATE || p == L::RETURN;
+  if (assignment && !startsStatement(offending->getType()) && offending->getType() != L::RBRACE &&
+      offending->getType() != antlr4::Token::EOF)
+    d.hint = fmt::format("a value starts on the line of its '{}'; to break a long line, break it after an "
+                         "operator or inside brackets",
+                         prev->getText());
 }
 
 void SyntaxErrorStrategy::reportUnwantedToken(antlr4::Parser* parser) {
@@ -74,13 +101,27 @@ void SyntaxErrorStrategy::reportMissingToken(antlr4::Parser* parser) {
 }
 
 antlr4::Token* SyntaxErrorStrategy::singleTokenDeletion(antlr4::Parser* parser) {
-  switch (parser->getCurrentToken()->getType()) {
-  case L::PARAM: case L::STATE: case L::RETURN: case L::FOR: case L::IF:
-  case L::DEF: case L::MODEL: case L::PIPELINE: case L::TRAIN: case L::IMPORT:
-    return nullptr;
-  default:
-    return DefaultErrorStrategy::singleTokenDeletion(parser);
+  size_t type = parser->getCurrentToken()->getType();
+  if (startsStatement(type) || isOpener(type)) return nullptr;
+  if (type == L::IDENT) {
+    // `pipeline P src()` is missing its '=', not holding a stray name: keep
+    // a name that would fit after one inserted token.
+    const antlr4::atn::ATN& atn = parser->getInterpreter<antlr4::atn::ATNSimulator>()->atn;
+    antlr4::atn::ATNState* state = atn.states[parser->getState()];
+    if (!state->transitions.empty() &&
+        atn.nextTokens(state->transitions[0]->target, parser->getContext()).contains(type))
+      return nullptr;
   }
+  return DefaultErrorStrategy::singleTokenDeletion(parser);
+}
+
+antlr4::Token* SyntaxErrorStrategy::recoverInline(antlr4::Parser* parser) {
+  if (singleTokenInsertion(parser)) return getMissingSymbol(parser);
+  if (antlr4::Token* matched = singleTokenDeletion(parser)) {
+    parser->consume();
+    return matched;
+  }
+  throw antlr4::InputMismatchException(parser);
 }
 
 void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offending, const IntervalSet& expected,
@@ -90,69 +131,89 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
   if (index == lastReportedIndex_ || diags_.limitReached()) return;
   lastReportedIndex_ = index;
   const antlr4::dfa::Vocabulary& vocab = parser->getVocabulary();
+  size_t type = offending->getType();
+  bool atEof = type == antlr4::Token::EOF;
 
   // The brackets still open before the offending token, innermost last.
   std::vector<size_t> open;
   for (size_t i = 0; i < index && i < tokens_.size(); ++i) {
-    size_t type = tokens_[i]->getType();
-    if (closerOf(type)) {
-      open.push_back(i);
-    } else if (type == L::RPAREN || type == L::RBRACK || type == L::RBRACE) {
-      while (!open.empty() && closerOf(tokens_[open.back()]->getType()) != type) open.pop_back();
+    size_t t = tokens_[i]->getType();
+    if (isOpener(t)) {
+      if (!reportedOpeners_.count(i)) open.push_back(i);
+    } else if (isCloser(t)) {
+      while (!open.empty() && closerOf(tokens_[open.back()]->getType()) != t) open.pop_back();
       if (!open.empty()) open.pop_back();
     }
   }
   const antlr4::Token* prev = index > 0 && index - 1 < tokens_.size() ? tokens_[index - 1] : nullptr;
-  size_t type = offending->getType();
+  const antlr4::Token* prev2 = index > 1 && index - 2 < tokens_.size() ? tokens_[index - 2] : nullptr;
+  bool onLaterLine = prev && (atEof || offending->getLine() > prev->getLine());
+  size_t closer = open.empty() ? 0 : closerOf(tokens_[open.back()]->getType());
 
-  // A missing token belongs right after the previous one when the offending
-  // token is on a later line (or is the end of the file).
-  // A token that cannot start the next statement or declaration is better
-  // shown where the user stopped typing.
   SourceRange where = tokenRange(file_, offending);
-  bool startsSomething = containsAll(expected, {L::PARAM, L::RETURN}) || containsAll(expected, {L::DEF, L::MODEL});
-  bool atEndOfPrevious = prev && situation != Situation::Unwanted &&
-                         (type == antlr4::Token::EOF || (offending->getLine() > prev->getLine() && !startsSomething));
-  if (atEndOfPrevious) where = rangeAfter(file_, prev);
-
   std::string message;
   const antlr4::Token* opener = nullptr;
-  size_t closer = open.empty() ? 0 : closerOf(tokens_[open.back()]->getType());
-  auto openingText = [&] {
+  auto closeMessage = [&] {
+    reportedOpeners_.insert(open.back());
     opener = tokens_[open.back()];
-    return fmt::format("the {} that starts at {}:{}", describeOpening(tokens_, open.back()), opener->getLine(),
-                       opener->getCharPositionInLine() + 1);
+    if (prev) where = rangeAfter(file_, prev);
+    return fmt::format("expected {} to close the {} that starts at {}:{}", describeTokenType(closer, vocab),
+                       describeOpening(tokens_, open.back()), opener->getLine(), opener->getCharPositionInLine() + 1);
   };
+  bool hasOpenerOfKind = false;
+  for (size_t i : open) hasOpenerOfKind |= closerOf(tokens_[i]->getType()) == type;
 
-  bool onLaterLine = prev && (type == antlr4::Token::EOF || offending->getLine() > prev->getLine());
-  bool statementContext = containsAll(expected, {L::PARAM, L::RETURN}) && type != antlr4::Token::EOF;
-  if (situation == Situation::Unwanted && closer && has(expected, closer) && type != closer && onLaterLine &&
-      !statementContext) {
-    situation = Situation::Missing;
-    where = rangeAfter(file_, prev);
+  if (atEof && conjuredBraces_ > 0 && has(expected, L::RBRACE)) {
+    --conjuredBraces_; // this '}' matches a '{' already reported missing
+    return;
   }
-  if (situation == Situation::Unwanted) {
-    bool isCloser = type == L::RPAREN || type == L::RBRACK || type == L::RBRACE;
-    if (isCloser && closer != type) {
-      message = open.empty() ? fmt::format("unexpected {} with no matching opening bracket", describeToken(offending))
-                             : fmt::format("unexpected {}: expected {} to close {}", describeToken(offending),
-                                           describeTokenType(closer, vocab), openingText());
-    } else {
-      message = fmt::format("unexpected {}; expected {}", describeToken(offending), expectedPhrase(expected, vocab));
-    }
-  } else if (closer && has(expected, closer) && type != closer &&
-             (type == antlr4::Token::EOF || !containsAll(expected, {L::PARAM, L::RETURN}))) {
-    message = fmt::format("expected {} to close {}", describeTokenType(closer, vocab), openingText());
+  bool afterOperator = prev && (isBinaryOperator(prev->getType()) || prev->getType() == L::FAT_ARROW);
+  if (afterOperator && expectsExpression(expected) && (onLaterLine || isCloser(type))) {
+    // `a +` or `x =>` with nothing after it on the line.
+    message = fmt::format("expected an expression after '{}'", prev->getText());
+    where = rangeAfter(file_, prev);
+  } else if (type == L::COMMA && prev && (prev->getType() == L::COMMA || isOpener(prev->getType()))) {
+    message = fmt::format("unexpected ','; expected {}", has(expected, L::IDENT) && !expectsExpression(expected)
+                                                             ? "a name" : "an expression");
+  } else if (isCloser(type) && !hasOpenerOfKind) {
+    // A closing bracket that closes nothing.
+    message = fmt::format("unexpected {} with no matching opening bracket", describeToken(offending));
+  } else if (closer && (atEof || (onLaterLine && (startsStatement(type) || type == L::RBRACE) && closer != L::RBRACE))) {
+    // The file or the next statement begins while a bracket is open.
+    message = closeMessage();
+  } else if (closer && isCloser(type) && type != closer) {
+    message = fmt::format("unexpected {}: ", describeToken(offending)) + closeMessage();
+    where = tokenRange(file_, offending);
+  } else if (closer && closer != L::RBRACE && has(expected, closer) && type != closer && !expectsExpression(expected) &&
+             !has(expected, L::IDENT)) {
+    message = closeMessage();
+    if (!onLaterLine) where = tokenRange(file_, offending);
+  } else if ((type == L::ASSIGN || type == L::UPDATE) && prev && prev2 && prev->getType() == L::IDENT &&
+             prev->getLine() > prev2->getLine()) {
+    // `x = a +` then `y = ...`: the next line's name was taken as the value.
+    message = fmt::format("expected an expression after '{}'", prev2->getText());
+    where = rangeAfter(file_, prev2);
+  } else if (prev && prev2 && prev->getType() == L::IDENT && prev2->getType() == L::INT &&
+             prev->getLine() == prev2->getLine() && has(expected, L::ASSIGN)) {
+    message = fmt::format("unknown duration unit '{}'", prev->getText());
+    where = tokenRange(file_, prev);
+    diags_.error(where, message).hint = "durations are written like '5 epochs' or '200 iterations'";
+    return;
   } else {
     std::string phrase = expectedPhrase(expected, vocab);
+    bool missingAtLineEnd = onLaterLine && !statementContext(expected);
     if (phrase == "an expression" && prev && isBinaryOperator(prev->getType()))
       message = fmt::format("expected an expression after '{}', found {}", prev->getText(), describeToken(offending));
     else if (phrase == "'=' or '<-'" && prev)
       message = fmt::format("expected '=' or '<-' after '{}', found {}", prev->getText(), describeToken(offending));
+    else if (situation == Situation::Unwanted)
+      message = fmt::format("unexpected {}; expected {}", describeToken(offending), phrase);
     else
       message = fmt::format("expected {}, found {}", phrase, describeToken(offending));
+    if (missingAtLineEnd && situation != Situation::Unwanted) where = rangeAfter(file_, prev);
   }
 
+  if (situation == Situation::Missing && message.rfind("expected '{'", 0) == 0) ++conjuredBraces_;
   Diagnostic& d = diags_.error(where, message);
   if (opener) d.notes.push_back({tokenRange(file_, opener), fmt::format("to match this '{}'", opener->getText())});
   if (prev && prev->getType() == L::IDENT && type == L::IDENT) {

@@ -7,6 +7,7 @@
 #include "compiler/syntax/Diagnostics.h"
 
 #include <DefaultErrorStrategy.h>
+#include <set>
 #include <vector>
 
 namespace bdl::syntax {
@@ -26,6 +27,9 @@ protected:
   // Never recovers by deleting a keyword that starts a statement or a
   // declaration: that keyword is where the user's next intent begins.
   antlr4::Token* singleTokenDeletion(antlr4::Parser* parser) override;
+  // Tries inserting the one missing token before deleting the current one:
+  // `def (x` is a def missing its name, not a def named x.
+  antlr4::Token* recoverInline(antlr4::Parser* parser) override;
 
 private:
   enum class Situation { Missing, Unwanted, Mismatch };
@@ -36,6 +40,8 @@ private:
   const std::vector<antlr4::Token*>& tokens_;
   DiagnosticEngine& diags_;
   size_t lastReportedIndex_ = SIZE_MAX;
+  std::set<size_t> reportedOpeners_; // brackets already reported unclosed count as closed
+  int conjuredBraces_ = 0; // '{' reported missing; their '}' will be missing at EOF too
 };
 
 } // namespace bdl::syntax
