@@ -71,6 +71,7 @@ const std::map<std::string, CaseFn>& caseBuilders() {
       {"not_equal", [](GraphBuilder& b, Env& e) { return b.notEqual(e["a"], e["b"]); }},
       {"where", [](GraphBuilder& b, Env& e) { return b.where(e["c"], e["a"], e["b"]); }},
       {"matmul", [](GraphBuilder& b, Env& e) { return b.matmul(e["a"], e["b"]); }},
+      {"matmul_broadcast", [](GraphBuilder& b, Env& e) { return b.matmul(e["a"], e["b"]); }},
       {"transpose", [](GraphBuilder& b, Env& e) { return b.transpose(e["x"], {2, 0, 1}); }},
       {"reshape",
        [](GraphBuilder& b, Env& e) {
@@ -96,6 +97,8 @@ const std::map<std::string, CaseFn>& caseBuilders() {
       {"max_pool2d",
        [](GraphBuilder& b, Env& e) { return b.maxPool2d(e["x"], {{3, 3}, {2, 2}, {1, 1}}); }},
       {"avg_pool2d", [](GraphBuilder& b, Env& e) { return b.avgPool2d(e["x"], {{2, 2}}); }},
+      {"avg_pool2d_pad",
+       [](GraphBuilder& b, Env& e) { return b.avgPool2d(e["x"], {{3, 3}, {2, 2}, {1, 1}}); }},
       {"global_avg_pool", [](GraphBuilder& b, Env& e) { return b.globalAvgPool(e["x"]); }},
       {"embedding", [](GraphBuilder& b, Env& e) { return b.embedding(e["ids"], e["table"]); }},
       {"cross_entropy",

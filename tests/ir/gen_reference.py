@@ -96,6 +96,7 @@ case("where", lambda c, a, b: torch.where(c, a, b), ("c", rand(3, 4) > 0), ("a",
      ("b", rand(4)))
 
 case("matmul", torch.matmul, ("a", rand(2, 3, 4)), ("b", rand(4, 5)))
+case("matmul_broadcast", torch.matmul, ("a", rand(2, 1, 3, 4)), ("b", rand(3, 4, 2)))
 case("transpose", lambda x: x.permute(2, 0, 1), ("x", rand(2, 3, 4)))
 case("reshape", lambda x: x.reshape(3, -1, 2), ("x", rand(2, 6)))
 case("flatten", lambda x: torch.flatten(x, 1), ("x", rand(2, 3, 4)))
@@ -120,6 +121,7 @@ case("conv2d_groups", lambda x, w: F.conv2d(x, w, groups=2), ("x", rand(1, 4, 5,
      ("w", rand(6, 2, 3, 3)))
 case("max_pool2d", lambda x: F.max_pool2d(x, 3, 2, 1), ("x", rand(2, 3, 7, 6)))
 case("avg_pool2d", lambda x: F.avg_pool2d(x, 2), ("x", rand(2, 3, 6, 7)))
+case("avg_pool2d_pad", lambda x: F.avg_pool2d(x, 3, 2, 1), ("x", rand(1, 2, 5, 6)))
 case("global_avg_pool", lambda x: x.mean(dim=(2, 3)), ("x", rand(2, 3, 4, 5)))
 case("embedding", lambda ids, t: F.embedding(ids, t), ("ids", torch.tensor([[0, 4, 2], [2, 1, 4]])),
      ("table", rand(5, 4)))
