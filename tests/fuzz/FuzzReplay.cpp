@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
 
   size_t parsed = 0, rejected = 0, failed = 0;
   for (const Input& input : inputs) {
+    // Named before it runs, so that a crash shows which input caused it.
+    std::fprintf(stderr, "replay %s\n", input.path.c_str());
     std::ifstream in(input.path, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
