@@ -137,11 +137,17 @@ public:
   // [N, C, H, W] -> [N, C] (mean over H and W).
   Expected<ValueId> globalAvgPool(ValueId x);
   // Zeroes each element with probability p and scales the rest by 1/(1-p).
-  // The mask depends on (seed, the value of `key` if given, element index):
-  // pass a step counter as `key` for a new mask per step. Evaluation graphs
-  // replace it by identity (see passes/Autodiff.h).
+  // The mask depends on (seed, the value of the integer scalar `key`, element
+  // index). Without a key, the graph's step counter (stepCounter()) is the
+  // key, so each training step draws a new mask. Evaluation graphs replace
+  // dropout by the identity (see passes/Autodiff.h).
   Expected<ValueId> dropout(ValueId x, double p, uint64_t seed,
                             std::optional<ValueId> key = std::nullopt);
+  // The graph's step counter: the i64 scalar State "rng:step" (initially 0)
+  // with a state update to step + 1, created on first use. The trainer
+  // carries it from step to step like any state.
+  ValueId stepCounter();
+  static constexpr const char* kStepCounterName = "rng:step";
   // ids: integer [...], table: [rows, D] -> [..., D].
   Expected<ValueId> embedding(ValueId ids, ValueId table);
 

@@ -101,6 +101,25 @@ TEST(Interpreter, DropoutMaskIsSeededScaledAndKeyed) {
   EXPECT_EQ(run(0.0, 5, 0), std::vector<double>(4000, 1.0));
 }
 
+TEST(Interpreter, KeylessDropoutDrawsANewMaskEachStep) {
+  GraphBuilder b;
+  ValueId x = *b.input("x", ty(DType::F64, {64}));
+  ASSERT_TRUE(b.output("y", *b.dropout(x, 0.5, 3)).ok());
+  ASSERT_TRUE(b.output("z", *b.dropout(x, 0.5, 3)).ok()); // shares the step counter
+  Graph g = b.finish();
+  EXPECT_EQ(g.leaves(OpKind::State).size(), 1u);
+  interp::Feeds feeds = interp::initialParameters(g, 0);
+  feeds["x"] = makeTensor(DType::F64, {64}, std::vector<double>(64, 1.0));
+  auto step0 = interp::run(g, feeds);
+  ASSERT_TRUE(step0.ok()) << step0.error().message;
+  EXPECT_EQ(values(step0->outputs.at("y")), values(step0->outputs.at("z")));
+  feeds[GraphBuilder::kStepCounterName] = step0->stateUpdates.at(GraphBuilder::kStepCounterName);
+  EXPECT_EQ(values(feeds[GraphBuilder::kStepCounterName]), std::vector<double>{1});
+  auto step1 = interp::run(g, feeds);
+  ASSERT_TRUE(step1.ok());
+  EXPECT_NE(values(step1->outputs.at("y")), values(step0->outputs.at("y")));
+}
+
 TEST(Initializers, DependOnlyOnSeedNameAndShape) {
   const Shape shape{64, 32};
   Tensor a = initialValue(Initializer::glorotUniform(), DType::F32, shape, 42, "h1.W");

@@ -61,7 +61,7 @@ TEST(Autodiff, TrainingGraphKeepsForwardStateUpdatesAndAddsEveryGradient) {
   auto training = passes::buildTrainingGraph(forward);
   ASSERT_TRUE(training.ok()) << training.error().message;
   EXPECT_TRUE(verifyGraph(*training).empty());
-  EXPECT_EQ(countOps(*training, OpKind::StateUpdate), 1u);
+  EXPECT_EQ(countOps(*training, OpKind::StateUpdate), 2u) << "bn.mean and rng:step";
   EXPECT_EQ(countOps(*training, OpKind::Dropout), 2u) << "forward and its gradient";
   interp::Feeds feeds = modelFeeds(forward);
   auto r = interp::run(*training, feeds);
@@ -69,6 +69,7 @@ TEST(Autodiff, TrainingGraphKeepsForwardStateUpdatesAndAddsEveryGradient) {
   EXPECT_EQ(r->outputs.count("grad:W"), 1u);
   EXPECT_EQ(values(r->outputs.at("grad:unused")), std::vector<double>(5, 0.0));
   ASSERT_EQ(r->stateUpdates.count("bn.mean"), 1u);
+  EXPECT_EQ(values(r->stateUpdates.at("rng:step")), std::vector<double>{1});
   std::vector<double> x = values(feeds["x"]), mean = values(r->stateUpdates.at("bn.mean"));
   for (int c = 0; c < 3; ++c) {
     double m = (x[c] + x[3 + c] + x[6 + c] + x[9 + c]) / 4;

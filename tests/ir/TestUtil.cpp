@@ -52,7 +52,7 @@ void checkGradients(const std::string& name, const std::vector<ParamSpec>& param
   ASSERT_TRUE(training.ok()) << training.error().message;
   ASSERT_EQ(verifyGraph(*training), std::vector<std::string>{});
 
-  interp::Feeds feeds;
+  interp::Feeds feeds = interp::initialParameters(forward, 0); // states, e.g. rng:step
   for (size_t i = 0; i < params.size(); ++i)
     feeds["p" + std::to_string(i)] = randomTensor(DType::F64, params[i].shape, 7 + i,
                                                   params[i].lo, params[i].hi,

@@ -47,8 +47,15 @@ Expected<ValueId> GraphBuilder::dropout(ValueId x, double p, uint64_t seed,
   Attrs a;
   a.alpha = p;
   a.seed = seed;
-  if (key) return addOp(OpKind::Dropout, {x, *key}, a);
-  return addOp(OpKind::Dropout, {x}, a);
+  return addOp(OpKind::Dropout, {x, key ? *key : stepCounter()}, a);
+}
+
+ValueId GraphBuilder::stepCounter() {
+  if (auto existing = g_.findLeaf(OpKind::State, kStepCounterName)) return *existing;
+  ValueId step = *state(kStepCounterName, scalarType(DType::I64), Initializer::zeros());
+  ValueId next = *add(step, scalar(1, DType::I64));
+  (void)*stateUpdate(step, next);
+  return step;
 }
 Expected<ValueId> GraphBuilder::embedding(ValueId ids, ValueId table) {
   return addOp(OpKind::Embedding, {ids, table});
