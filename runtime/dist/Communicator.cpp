@@ -298,7 +298,9 @@ void Communicator::Impl::failOnIo(int rank, const std::string& message, bool tel
       if (f.done)
         f.done(false);
     p->outbox.clear();
-    if (tellPeers && p->rank != rank) {
+    // The blamed rank is told too: if it is alive (a protocol error, a
+    // stuck compute), it must fail with the reason rather than time out.
+    if (tellPeers) {
       OutFrame f;
       f.owned = encodeAbort({rank, message});
       f.header = encodeFrameHeader(FrameType::Abort, static_cast<uint32_t>(f.owned.size()));

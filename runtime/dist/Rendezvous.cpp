@@ -336,9 +336,10 @@ asio::awaitable<WelcomeMsg> Communicator::Impl::connectorHandshake(SocketPtr soc
   try {
     std::vector<uint8_t> helloBytes = encodeHello(hello);
     co_await writeFrameWithin(socket, FrameType::Hello, std::move(helloBytes), deadline);
-    // Rank 0 answers only once every worker has joined: wait up to the
-    // join deadline.
-    f = co_await readFrameWithin(socket, deadline, config.maxFrameBytes);
+    // Rank 0 answers only once every worker has joined, or at its own join
+    // deadline with the reason: wait for that verdict a little longer than
+    // our deadline, since rank 0's clock may have started later.
+    f = co_await readFrameWithin(socket, deadline + timeout(), config.maxFrameBytes);
   } catch (const LinkError& e) {
     throw fail(std::string("handshake failed: ") + e.what() +
                " (if that rank logged a refused connection, this process's BDL_JOB_TOKEN differs from the job's)");
