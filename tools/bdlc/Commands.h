@@ -4,6 +4,10 @@
 #pragma once
 
 #include <string>
+
+namespace bdl {
+class DiagnosticEngine;
+}
 #include <vector>
 
 namespace bdl::cli {
@@ -15,8 +19,17 @@ struct CommonOptions {
   size_t errorLimit = 20;
 };
 
+struct ModelOptions {
+  std::string model;      // --model; empty: the file's only model
+  std::string format = "text"; // text or dot
+};
+
+bool useColor(const CommonOptions& options);
+void printDiagnostics(DiagnosticEngine& diags, const CommonOptions& options);
 int runCheck(const std::vector<std::string>& files, const CommonOptions& options);
-int runDump(const std::string& file, const std::string& stage, const CommonOptions& options);
+int runDumpAst(const std::string& file, const CommonOptions& options);
+int runDumpGraph(const std::string& file, const std::string& stage, const ModelOptions& model, const CommonOptions& options);
+int runParams(const std::string& file, const ModelOptions& model, const CommonOptions& options);
 int runFmt(const std::vector<std::string>& files, bool inPlace, bool checkOnly, const CommonOptions& options);
 
 } // namespace bdl::cli

@@ -1,6 +1,7 @@
 // check, dump and fmt: the commands that stop at the front end.
 #include "tools/bdlc/Commands.h"
 
+#include "compiler/sema/Elaborate.h"
 #include "compiler/sema/ModuleLoader.h"
 #include "compiler/syntax/AstDump.h"
 #include "compiler/syntax/Formatter.h"
@@ -16,8 +17,6 @@ namespace bdl::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 bool useColor(const CommonOptions& options) {
   if (options.color == "always") return true;
   if (options.color == "never") return false;
@@ -29,6 +28,8 @@ void printDiagnostics(DiagnosticEngine& diags, const CommonOptions& options) {
   diags.render(stderr, useColor(options));
   if (diags.errorCount() > 1) std::fprintf(stderr, "%zu errors generated.\n", diags.errorCount());
 }
+
+namespace {
 
 // Parses one file on its own (no imports), for fmt.
 std::unique_ptr<ast::Module> parseAlone(const std::string& path, SourceManager& sources, DiagnosticEngine& diags) {
@@ -73,20 +74,16 @@ int runCheck(const std::vector<std::string>& files, const CommonOptions& options
   ModuleSearchPaths paths = ModuleSearchPaths::fromEnvironment();
   for (const std::string& file : files) {
     LoadedProgram program;
-    loadProgram(file, paths, sources, diags, program);
+    if (loadProgram(file, paths, sources, diags, program)) sema::checkProgram(program, sources, diags);
     if (diags.limitReached()) break;
   }
   printDiagnostics(diags, options);
   return diags.hasErrors() ? kUserError : kSuccess;
 }
 
-int runDump(const std::string& file, const std::string& stage, const CommonOptions& options) {
+int runDumpAst(const std::string& file, const CommonOptions& options) {
   SourceManager sources;
   DiagnosticEngine diags(sources, options.errorLimit);
-  if (stage != "ast") {
-    std::fprintf(stderr, "bdlc: error: unknown stage '%s'; the stages are: ast\n", stage.c_str());
-    return kUsageError;
-  }
   std::unique_ptr<ast::Module> module = parseAlone(file, sources, diags);
   if (!module) {
     printDiagnostics(diags, options);

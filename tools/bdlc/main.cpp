@@ -10,6 +10,7 @@ using namespace bdl::cli;
 
 int main(int argc, char** argv) {
   CLI::App app{"bdlc: compile, check and run BDL model definitions"};
+  app.get_formatter()->column_width(32);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("bdlc ") + bdl::kVersion);
   app.footer("Exit codes: 0 success, 1 errors in the input, 2 bad usage, 3 internal error.\n"
@@ -28,10 +29,26 @@ int main(int argc, char** argv) {
   check->footer("Example:\n  bdlc check examples/fashion_mlp.bdl");
 
   std::string dumpFile, stage = "ast";
+  ModelOptions modelOptions;
   CLI::App* dump = app.add_subcommand("dump", "Print a file after a compiler stage");
-  dump->add_option("--stage", stage, "Stage to show: ast")->capture_default_str();
+  dump->add_option("--stage", stage, "ast, ir (the training-mode forward graph), eval (training = false) or grad")
+      ->check(CLI::IsMember({"ast", "ir", "eval", "grad"}))
+      ->capture_default_str();
+  dump->add_option("--model", modelOptions.model, "The model to elaborate (default: the file's only model)");
+  dump->add_option("--format", modelOptions.format, "text or dot (Graphviz), for graph stages")
+      ->check(CLI::IsMember({"text", "dot"}))
+      ->capture_default_str();
   dump->add_option("file", dumpFile, "BDL file")->required()->check(CLI::ExistingFile);
-  dump->footer("Example:\n  bdlc dump --stage=ast examples/fashion_mlp.bdl");
+  dump->footer("Examples:\n  bdlc dump --stage=ast examples/fashion_mlp.bdl\n"
+               "  bdlc dump --stage=ir --model MLP examples/fashion_mlp.bdl\n"
+               "  bdlc dump --stage=ir --format=dot --model MLP examples/fashion_mlp.bdl | dot -Tsvg > mlp.svg");
+
+  std::string paramsFile;
+  ModelOptions paramsModel;
+  CLI::App* params = app.add_subcommand("params", "List a model's parameters with their shapes and counts");
+  params->add_option("--model", paramsModel.model, "The model (default: the file's only model)");
+  params->add_option("file", paramsFile, "BDL file")->required()->check(CLI::ExistingFile);
+  params->footer("Example:\n  bdlc params examples/fashion_mlp.bdl --model MLP");
 
   std::vector<std::string> fmtFiles;
   bool inPlace = false, checkOnly = false;
@@ -50,7 +67,8 @@ int main(int argc, char** argv) {
 
   try {
     if (*check) return runCheck(checkFiles, common);
-    if (*dump) return runDump(dumpFile, stage, common);
+    if (*dump) return stage == "ast" ? runDumpAst(dumpFile, common) : runDumpGraph(dumpFile, stage, modelOptions, common);
+    if (*params) return runParams(paramsFile, paramsModel, common);
     if (*fmtCmd) return runFmt(fmtFiles, inPlace, checkOnly, common);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bdlc: internal error: %s\nPlease report this with the input that caused it.\n", e.what());

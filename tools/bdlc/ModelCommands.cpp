@@ -1,0 +1,108 @@
+// params and dump --stage=ir|grad: the commands that elaborate one model.
+#include "tools/bdlc/Commands.h"
+
+#include "compiler/ir/Printer.h"
+#include "compiler/passes/Autodiff.h"
+#include "compiler/sema/Elaborate.h"
+#include "compiler/sema/ModuleLoader.h"
+
+#include <cstdio>
+#include <fmt/format.h>
+
+namespace bdl::cli {
+
+namespace {
+
+// Loads `file` and elaborates the model the options name (or its only one).
+std::optional<ir::Graph> loadModel(const std::string& file, const ModelOptions& model, bool training,
+                                   SourceManager& sources, DiagnosticEngine& diags) {
+  LoadedProgram program;
+  if (!loadProgram(file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) return std::nullopt;
+  sema::ModelRef ref;
+  if (model.model.empty()) {
+    std::vector<sema::ModelRef> models = sema::findModels(program);
+    if (models.size() != 1) {
+      std::string names;
+      for (const auto& m : models) names += (names.empty() ? "" : ", ") + m.decl->name.name;
+      diags.error({}, models.empty() ? fmt::format("'{}' defines no model", file)
+                                     : fmt::format("'{}' defines several models; choose one with --model", file))
+          .hint = names.empty() ? "a model is declared with 'model Name(x: f32[N, ...]) -> ... { ... }'"
+                                : "the models are: " + names;
+      return std::nullopt;
+    }
+    ref = models[0];
+  } else {
+    ref = sema::findModel(program, model.model, diags);
+    if (!ref.decl) return std::nullopt;
+  }
+  return sema::elaborateModel(program, ref, {training, 0}, sources, diags);
+}
+
+std::string withThousands(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+} // namespace
+
+int runParams(const std::string& file, const ModelOptions& model, const CommonOptions& options) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources, options.errorLimit);
+  std::optional<ir::Graph> graph = loadModel(file, model, true, sources, diags);
+  if (!graph) {
+    printDiagnostics(diags, options);
+    return kUserError;
+  }
+  struct Row {
+    std::string name, type, count;
+  };
+  std::vector<Row> rows;
+  int64_t total = 0, stateTotal = 0;
+  size_t nameWidth = 5, typeWidth = 4;
+  for (ir::OpKind kind : {ir::OpKind::Parameter, ir::OpKind::State}) {
+    for (ir::ValueId id : graph->leaves(kind)) {
+      const ir::Node& n = graph->node(id);
+      int64_t count = numElements(*n.type.shape());
+      (kind == ir::OpKind::Parameter ? total : stateTotal) += count;
+      rows.push_back({n.name + (kind == ir::OpKind::State ? " (state)" : ""), n.type.toString(), withThousands(count)});
+      nameWidth = std::max(nameWidth, rows.back().name.size());
+      typeWidth = std::max(typeWidth, rows.back().type.size());
+    }
+  }
+  std::string out;
+  for (const Row& r : rows) out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", r.name, nameWidth, r.type, typeWidth, r.count);
+  out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", "total", nameWidth, "", typeWidth, withThousands(total));
+  if (stateTotal) out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", "state", nameWidth, "", typeWidth, withThousands(stateTotal));
+  std::fputs(out.c_str(), stdout);
+  return kSuccess;
+}
+
+int runDumpGraph(const std::string& file, const std::string& stage, const ModelOptions& model,
+                 const CommonOptions& options) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources, options.errorLimit);
+  std::optional<ir::Graph> graph = loadModel(file, model, stage != "eval", sources, diags);
+  if (!graph) {
+    printDiagnostics(diags, options);
+    return kUserError;
+  }
+  if (stage == "grad") {
+    // The model's own output is the loss: a model that returns a scalar.
+    ir::Expected<ir::Graph> training = passes::buildTrainingGraph(*graph, "out");
+    if (!training) {
+      std::fprintf(stderr, "bdlc: error: %s\nhint: --stage=grad differentiates a model whose result is a scalar loss\n",
+                   training.error().message.c_str());
+      return kUserError;
+    }
+    graph = std::move(*training);
+  }
+  std::string text = model.format == "dot" ? ir::printDot(*graph) : ir::printGraph(*graph);
+  std::fputs(text.c_str(), stdout);
+  return kSuccess;
+}
+
+} // namespace bdl::cli
