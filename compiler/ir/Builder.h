@@ -66,6 +66,9 @@ public:
   Expected<ValueId> addOp(OpKind op, std::vector<ValueId> operands, Attrs attrs = {});
 
   // --- Element-wise (compiler/ir/ops/Elementwise.cpp) -----------------------
+  // Operands of binary ops must have the same dtype (no implicit promotion;
+  // cast) and broadcast as in NumPy. Integer division truncates toward zero.
+  // Comparisons give bool; bool takes only ==, != and where's condition.
   Expected<ValueId> neg(ValueId x) { return addOp(OpKind::Neg, {x}); }
   Expected<ValueId> exp(ValueId x) { return addOp(OpKind::Exp, {x}); }
   Expected<ValueId> log(ValueId x) { return addOp(OpKind::Log, {x}); }

@@ -270,6 +270,7 @@ TEST(Reference, MlpAndLeNetLossAndGradientsMatchPyTorch) {
     ASSERT_TRUE(r.ok()) << r.error().message;
     double loss = values(r->outputs.at("loss"))[0], refLoss = model["loss"];
     EXPECT_NEAR(loss, refLoss, 1e-4 * std::fabs(refLoss));
+    double worst = 0; // largest gradient error relative to its tensor's scale
     for (const json& p : model["params"]) {
       std::string pname = p["name"];
       std::vector<double> grad = values(r->outputs.at(passes::gradientOutputName(pname)));
@@ -281,9 +282,13 @@ TEST(Reference, MlpAndLeNetLossAndGradientsMatchPyTorch) {
       auto idx = ref["indices"].get<std::vector<size_t>>();
       auto vals = ref["values"].get<std::vector<double>>();
       ASSERT_EQ(idx.size(), vals.size());
-      for (size_t k = 0; k < idx.size(); ++k)
+      for (size_t k = 0; k < idx.size(); ++k) {
         EXPECT_NEAR(grad.at(idx[k]), vals[k], 1e-4 * refMax) << pname << "[" << idx[k] << "]";
+        worst = std::max(worst, std::fabs(grad.at(idx[k]) - vals[k]) / refMax);
+      }
     }
+    std::printf("%s: loss %.8f (PyTorch %.8f), worst gradient error %.2e of scale\n",
+                name.c_str(), loss, refLoss, worst);
   }
 }
 
