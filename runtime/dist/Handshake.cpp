@@ -102,7 +102,7 @@ std::optional<WelcomeMsg> parseWelcome(std::span<const uint8_t> payload) {
 std::vector<uint8_t> encodeReject(const RejectMsg& m) {
   ByteWriter w;
   w.u32(static_cast<uint32_t>(m.faultRank));
-  w.longString(m.reason.substr(0, 60000));
+  w.longString(m.reason.substr(0, 65535));
   return std::move(w.bytes());
 }
 
@@ -119,7 +119,7 @@ std::optional<RejectMsg> parseReject(std::span<const uint8_t> payload) {
 std::vector<uint8_t> encodeAbort(const AbortMsg& m) {
   ByteWriter w;
   w.u32(static_cast<uint32_t>(m.failedRank));
-  w.longString(m.reason.substr(0, 60000));
+  w.longString(m.reason.substr(0, 65535));
   return std::move(w.bytes());
 }
 
