@@ -1,11 +1,12 @@
 // golden_runner: checks one .bdl file against the diagnostics written in its
 // own comments (see tests/golden/README.md for the directive syntax).
-//   golden_runner --bdlc PATH/TO/bdlc FILE.bdl
+//   golden_runner [--expect-mismatch] --bdlc PATH/TO/bdlc FILE.bdl
 // It runs `bdlc --color=never check FILE`, parses stderr back into errors
 // with their notes and hints, and requires an exact one-to-one match with the
 // expectations, source-ordered output, snippets that show the right line and
 // caret, and exit code 1 (errors expected) or 0 (none). Exit 0 on success,
-// 1 on a mismatch, 2 on bad usage or a malformed directive.
+// 1 on a mismatch, 2 on bad usage or a malformed directive. With
+// --expect-mismatch (the runner's own tests, selftest/) 0 and 1 swap.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -259,14 +260,16 @@ bool parseOutput(const std::string& file, const std::string& text, const std::ve
 
 int main(int argc, char** argv) {
   std::string bdlc, file;
+  bool expectMismatch = false; // self-test: the file's directives are wrong on purpose
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--bdlc" && i + 1 < argc) bdlc = argv[++i];
+    else if (arg == "--expect-mismatch") expectMismatch = true;
     else if (file.empty() && arg.rfind("--", 0) != 0) file = arg;
     else file.clear(), bdlc.clear(), i = argc;
   }
   if (bdlc.empty() || file.empty()) {
-    std::fprintf(stderr, "usage: golden_runner --bdlc PATH/TO/bdlc FILE.bdl\n");
+    std::fprintf(stderr, "usage: golden_runner [--expect-mismatch] --bdlc PATH/TO/bdlc FILE.bdl\n");
     return 2;
   }
   std::vector<std::string> source;
@@ -319,6 +322,14 @@ int main(int argc, char** argv) {
     for (const std::string& p : problems) report += "problem: " + p + "\n";
     report += "--- bdlc stderr (exit " + std::to_string(run.exitCode) + ")\n" + run.stderrText;
     std::fputs(report.c_str(), stdout);
+  }
+  if (expectMismatch) {
+    if (ok || expected.knownFailure) {
+      std::printf("SELF-TEST FAILED: the runner accepted %s, whose directives are wrong on purpose\n", file.c_str());
+      return 1;
+    }
+    std::printf("self-test ok: the mismatch above was detected\n");
+    return 0;
   }
   if (expected.knownFailure) {
     if (ok) {
