@@ -3,6 +3,8 @@
 # generated 10,000-line BDL file with hyperfine. Builds nothing: it uses
 # $BDLC, or build/bdlc from the normal build.
 #   bench/frontend/run.sh [LINES]
+# The machine is shared, so it also prints the CPU time (user + sys), which
+# contention does not inflate.
 # Target (issue 2): `bdlc check` of 10,000 lines in under 1 s.
 set -euo pipefail
 
@@ -23,7 +25,7 @@ python3 "$root/bench/frontend/gen_large_bdl.py" --lines "$lines" --seed 1 >"$big
 "$bdlc" --color=never check "$big"
 echo "input: $(wc -l <"$big") lines, $(wc -c <"$big") bytes; bdlc: $bdlc"
 
-hyperfine --warmup 2 --runs 10 --style basic --export-json "$work/times.json" \
+hyperfine --warmup 2 --min-runs 20 --style basic --export-json "$work/times.json" \
   -n check "$bdlc check $big" \
   -n fmt "$bdlc fmt $big"
 
