@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Parameter sync of bdl (runtime/dist, BigDL's algorithm) next to PyTorch's
+torch.distributed all_reduce on the gloo backend, same sizes and world
+sizes, one process per rank on loopback. Prints both medians and the ratio
+(gloo time / bdl time: above 1 means bdl is faster).
+
+    bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
+        [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10]
+
+gloo all-reduces f32 only; bdl's bf16 row is compared with the same f32 gloo
+time, which is the comparison issue 6 asks for (bf16 on the wire vs gloo).
+Uses /usr/bin/python3 (Debian's python3-torch).
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gloo_rank(rank, world, port, floats, warmup, iters, queue):
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    t = torch.full((floats,), 1e-3, dtype=torch.float32)
+    times = []
+    for it in range(warmup + iters):
+        start = time.perf_counter()
+        dist.all_reduce(t)
+        elapsed = time.perf_counter() - start
+        if it >= warmup:
+            times.append(elapsed)
+    dist.destroy_process_group()
+    if rank == 0:
+        queue.put(statistics.median(times))
+
+
+def run_gloo(world, floats, warmup, iters):
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = free_port()
+    procs = [ctx.Process(target=gloo_rank, args=(r, world, port, floats, warmup, iters, queue)) for r in range(world)]
+    for p in procs:
+        p.start()
+    result = queue.get(timeout=600)
+    for p in procs:
+        p.join()
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default="build/runtime/dist/bench_param_sync", help="path to bench_param_sync")
+    ap.add_argument("--sizes", default="1000000,10000000,25000000")
+    ap.add_argument("--worlds", default="2,4")
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    args = ap.parse_args()
+    if not os.access(args.bench, os.X_OK):
+        sys.exit(f"compare_torch_gloo: {args.bench} is not an executable; build bench_param_sync first")
+    out = subprocess.run(
+        [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
+         "--iters", str(args.iters), "--warmup", str(args.warmup), "--json"],
+        check=True, capture_output=True, text=True).stdout
+    bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
+    print(f"{'world':>5} {'floats':>10} {'wire':>5} {'bdl ms':>10} {'gloo ms':>10} {'bdl GB/s':>9} {'gloo/bdl':>9}")
+    for world in [int(w) for w in args.worlds.split(",")]:
+        for floats in [int(s) for s in args.sizes.split(",")]:
+            gloo = run_gloo(world, floats, args.warmup, args.iters)
+            for wire in ("f32", "bf16"):
+                ours = bdl[(world, floats, wire)]
+                print(f"{world:>5} {floats:>10} {wire:>5} {ours * 1e3:>10.2f} {gloo * 1e3:>10.2f} "
+                      f"{floats * 4 / ours / 1e9:>9.2f} {gloo / ours:>9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
