@@ -2,8 +2,10 @@
 # Builds the libFuzzer target in build-fuzz/ (clang, ASan+UBSan, coverage on
 # the parser too) and fuzzes the front end for SECONDS (default 120).
 #   tests/fuzz/run_fuzz.sh [SECONDS]
-# The growing corpus lives in build-fuzz/fuzz/corpus; the seeds (LANGUAGE.md
-# examples, stdlib, examples, regressions) are copied to build-fuzz/fuzz/seeds.
+# The growing corpus lives in build-fuzz/fuzz/corpus; the seeds (seeds/,
+# LANGUAGE.md examples, stdlib, examples, regressions/) are copied to
+# build-fuzz/fuzz/seeds. Reproducers of open findings (open/) are not seeds:
+# the run would stop on them at once.
 # A crash, hang or leak leaves its input in build-fuzz/fuzz/artifacts and
 # makes this script exit non-zero: minimise it with
 #   build-fuzz/tests/fuzz/fuzz_frontend -minimize_crash=1 -runs=100000 FILE
@@ -20,7 +22,7 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DBDL_FUZZ=ON -DBDL_T
 ninja -C "$build" -j2 fuzz_frontend
 
 mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
-for f in "$root"/tests/language/*.bdl "$root"/stdlib/*.bdl "$root"/examples/*.bdl "$root"/tests/fuzz/regressions/*; do
+for f in "$root"/tests/fuzz/seeds/*.bdl "$root"/tests/language/*.bdl "$root"/stdlib/*.bdl "$root"/examples/*.bdl "$root"/tests/fuzz/regressions/*; do
   [ -f "$f" ] && cp "$f" "$work/seeds/"
 done
 
