@@ -77,7 +77,7 @@ public:
       : paths_(paths), sources_(sources), diags_(diags), out_(out) {}
 
   // Loads `path` (already resolved); returns its module index or -1.
-  long load(const fs::path& path, SourceRange importedAt) {
+  long load(const fs::path& path, SourceRange importedAt, std::optional<std::string> givenText = std::nullopt) {
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(path, ec);
     if (ec) canonical = path;
@@ -95,7 +95,9 @@ public:
     if (auto it = byPath_.find(canonical); it != byPath_.end()) return static_cast<long>(it->second);
 
     std::string text, error;
-    if (!readFile(canonical, text, error)) {
+    if (givenText) {
+      text = std::move(*givenText);
+    } else if (!readFile(canonical, text, error)) {
       diags_.error(importedAt, fmt::format("cannot read '{}': {}", path.string(), error));
       return -1;
     }
@@ -177,6 +179,13 @@ private:
 };
 
 } // namespace
+
+bool loadProgramFromText(const fs::path& root, std::string text, const ModuleSearchPaths& paths, SourceManager& sources,
+                         DiagnosticEngine& diags, LoadedProgram& out) {
+  size_t before = diags.errorCount();
+  Loader(paths, sources, diags, out).load(root, {}, std::move(text));
+  return diags.errorCount() == before;
+}
 
 bool loadProgram(const fs::path& root, const ModuleSearchPaths& paths, SourceManager& sources, DiagnosticEngine& diags,
                  LoadedProgram& out) {

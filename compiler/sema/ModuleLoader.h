@@ -40,6 +40,11 @@ struct LoadedProgram {
 bool loadProgram(const std::filesystem::path& root, const ModuleSearchPaths& paths, SourceManager& sources,
                  DiagnosticEngine& diags, LoadedProgram& out);
 
+// The same with the root's text given (named `root` in diagnostics); its
+// relative imports are found beside `root`.
+bool loadProgramFromText(const std::filesystem::path& root, std::string text, const ModuleSearchPaths& paths,
+                         SourceManager& sources, DiagnosticEngine& diags, LoadedProgram& out);
+
 // Reads a whole file; on failure returns false and sets `error`.
 bool readFile(const std::filesystem::path& path, std::string& text, std::string& error);
 

@@ -1,7 +1,7 @@
 // check, dump and fmt: the commands that stop at the front end.
 #include "tools/bdlc/Commands.h"
 
-#include "compiler/sema/Elaborate.h"
+#include "bdl/bdl.h"
 #include "compiler/sema/ModuleLoader.h"
 #include "compiler/syntax/AstDump.h"
 #include "compiler/syntax/Formatter.h"
@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <stdexcept>
 #include <unistd.h>
 
 namespace bdl::cli {
@@ -69,16 +70,19 @@ bool replaceFile(const std::string& path, const std::string& text, std::string& 
 } // namespace
 
 int runCheck(const std::vector<std::string>& files, const CommonOptions& options) {
-  SourceManager sources;
-  DiagnosticEngine diags(sources, options.errorLimit);
-  ModuleSearchPaths paths = ModuleSearchPaths::fromEnvironment();
+  CompileOptions compile;
+  compile.color = useColor(options);
+  compile.errorLimit = options.errorLimit;
+  size_t errors = 0;
   for (const std::string& file : files) {
-    LoadedProgram program;
-    if (loadProgram(file, paths, sources, diags, program)) sema::checkProgram(program, sources, diags);
-    if (diags.limitReached()) break;
+    Result<Program> program = Program::compileFile(file, compile);
+    if (program) continue;
+    if (program.error().kind == Error::Kind::Internal) throw std::logic_error(program.error().message);
+    std::fputs(program.error().rendered.c_str(), stderr);
+    for (const Message& m : program.error().diagnostics) errors += m.severity == Message::Severity::Error;
   }
-  printDiagnostics(diags, options);
-  return diags.hasErrors() ? kUserError : kSuccess;
+  if (errors > 1) std::fprintf(stderr, "%zu errors generated.\n", errors);
+  return errors ? kUserError : kSuccess;
 }
 
 int runDumpAst(const std::string& file, const CommonOptions& options) {

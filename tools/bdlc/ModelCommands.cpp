@@ -1,6 +1,7 @@
 // params and dump --stage=ir|grad: the commands that elaborate one model.
 #include "tools/bdlc/Commands.h"
 
+#include "bdl/bdl.h"
 #include "compiler/ir/Printer.h"
 #include "compiler/passes/Autodiff.h"
 #include "compiler/sema/Elaborate.h"
@@ -8,6 +9,7 @@
 
 #include <cstdio>
 #include <fmt/format.h>
+#include <stdexcept>
 
 namespace bdl::cli {
 
@@ -47,35 +49,56 @@ std::string withThousands(int64_t n) {
   return out;
 }
 
+// Prints an API error: diagnostics for the user's mistakes; an internal
+// error is a bug and ends with exit code 3.
+int report(const Error& error) {
+  if (error.kind == Error::Kind::Internal) throw std::logic_error(error.message);
+  std::fputs(error.rendered.c_str(), stderr);
+  size_t errors = 0;
+  for (const Message& m : error.diagnostics) errors += m.severity == Message::Severity::Error;
+  if (errors > 1) std::fprintf(stderr, "%zu errors generated.\n", errors);
+  return kUserError;
+}
+
 } // namespace
 
 int runParams(const std::string& file, const ModelOptions& model, const CommonOptions& options) {
-  SourceManager sources;
-  DiagnosticEngine diags(sources, options.errorLimit);
-  std::optional<ir::Graph> graph = loadModel(file, model, true, sources, diags);
-  if (!graph) {
-    printDiagnostics(diags, options);
-    return kUserError;
+  CompileOptions compile;
+  compile.color = useColor(options);
+  compile.errorLimit = options.errorLimit;
+  Result<Program> program = Program::compileFile(file, compile);
+  if (!program) return report(program.error());
+  std::string name = model.model;
+  if (name.empty()) {
+    std::vector<std::string> models = program->models();
+    if (models.size() != 1) {
+      std::string list;
+      for (const std::string& m : models) list += (list.empty() ? "" : ", ") + m;
+      std::fprintf(stderr, "bdlc: error: '%s' defines %s; choose one with --model\n%s", file.c_str(),
+                   models.empty() ? "no model" : "several models",
+                   models.empty() ? "" : ("hint: the models are: " + list + "\n").c_str());
+      return models.empty() ? kUserError : kUsageError;
+    }
+    name = models[0];
   }
+  Result<Model> m = program->model(name);
+  if (!m) return report(m.error());
   struct Row {
     std::string name, type, count;
   };
   std::vector<Row> rows;
-  int64_t total = 0, stateTotal = 0;
+  int64_t stateTotal = 0;
   size_t nameWidth = 5, typeWidth = 4;
-  for (ir::OpKind kind : {ir::OpKind::Parameter, ir::OpKind::State}) {
-    for (ir::ValueId id : graph->leaves(kind)) {
-      const ir::Node& n = graph->node(id);
-      int64_t count = numElements(*n.type.shape());
-      (kind == ir::OpKind::Parameter ? total : stateTotal) += count;
-      rows.push_back({n.name + (kind == ir::OpKind::State ? " (state)" : ""), n.type.toString(), withThousands(count)});
-      nameWidth = std::max(nameWidth, rows.back().name.size());
-      typeWidth = std::max(typeWidth, rows.back().type.size());
-    }
+  for (const ParameterInfo& p : m->parameters()) {
+    if (!p.trainable) stateTotal += p.count;
+    std::string type = fmt::format("{}{}", dtypeName(p.dtype), shapeToString(p.shape));
+    rows.push_back({p.name + (p.trainable ? "" : " (state)"), type, withThousands(p.count)});
+    nameWidth = std::max(nameWidth, rows.back().name.size());
+    typeWidth = std::max(typeWidth, type.size());
   }
   std::string out;
   for (const Row& r : rows) out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", r.name, nameWidth, r.type, typeWidth, r.count);
-  out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", "total", nameWidth, "", typeWidth, withThousands(total));
+  out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", "total", nameWidth, "", typeWidth, withThousands(m->parameterCount()));
   if (stateTotal) out += fmt::format("{:<{}}  {:<{}}  {:>12}\n", "state", nameWidth, "", typeWidth, withThousands(stateTotal));
   std::fputs(out.c_str(), stdout);
   return kSuccess;

@@ -1,0 +1,271 @@
+// The embedding API (include/bdl/bdl.h) on top of the compiler: sources →
+// checked program → per-model forward and training graphs, run by the
+// reference interpreter. Every internal exception stops here and becomes an
+// Error, so a host process never sees an abort.
+#include "bdl/bdl.h"
+
+#include "compiler/interp/Interpreter.h"
+#include "compiler/ir/Builder.h"
+#include "compiler/ir/Initializers.h"
+#include "compiler/ir/Specialize.h"
+#include "compiler/passes/Autodiff.h"
+#include "compiler/sema/Elaborate.h"
+#include "compiler/sema/ModuleLoader.h"
+
+#include <fmt/format.h>
+#include <optional>
+#include <stdexcept>
+
+namespace bdl {
+
+struct Program::Impl {
+  SourceManager sources;
+  LoadedProgram program;
+  CompileOptions options;
+};
+
+struct Model::Impl {
+  std::string name;
+  ir::Graph training; // forward graph with training = true
+  ir::Graph eval;     // training = false
+};
+
+namespace {
+
+Error userError(const DiagnosticEngine& diags, const SourceManager& sources, bool color) {
+  Error e;
+  for (const Diagnostic& d : diags.diagnostics()) {
+    Message::Severity severity = d.severity == Severity::Error     ? Message::Severity::Error
+                                 : d.severity == Severity::Warning ? Message::Severity::Warning
+                                                                   : Message::Severity::Note;
+    std::string file = d.range.valid() ? sources.file(d.range.file).path : "";
+    e.diagnostics.push_back({severity, file, d.range.begin.line, d.range.begin.col, d.message});
+    for (const DiagnosticNote& n : d.notes)
+      e.diagnostics.push_back({Message::Severity::Note, n.range.valid() ? sources.file(n.range.file).path : "",
+                               n.range.begin.line, n.range.begin.col, n.message});
+    if (e.message.empty() && d.severity == Severity::Error)
+      e.message = file.empty() ? d.message : fmt::format("{}:{}:{}: {}", file, d.range.begin.line, d.range.begin.col, d.message);
+    e.rendered += formatDiagnostic(d, sources, color);
+  }
+  return e;
+}
+
+Error simpleError(std::string message, Error::Kind kind = Error::Kind::UserInput) {
+  Error e;
+  e.kind = kind;
+  e.message = message;
+  e.diagnostics.push_back({Message::Severity::Error, "", 0, 0, message});
+  e.rendered = (kind == Error::Kind::Internal ? "internal error: " : "error: ") + message + "\n";
+  return e;
+}
+
+ModuleSearchPaths searchPaths(const CompileOptions& options) {
+  ModuleSearchPaths paths = ModuleSearchPaths::fromEnvironment();
+  std::vector<std::filesystem::path> dirs(options.modulePaths.begin(), options.modulePaths.end());
+  dirs.insert(dirs.end(), paths.userDirs.begin(), paths.userDirs.end());
+  paths.userDirs = dirs;
+  if (!options.stdlibDir.empty()) paths.stdlibDir = options.stdlibDir;
+  return paths;
+}
+
+// Runs `body`, turning any exception (a bug in bdl) into an internal Error.
+template <typename T, typename F> Result<T> guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return simpleError(e.what(), Error::Kind::Internal);
+  }
+}
+
+Result<Program> compile(const std::string& path, std::optional<std::string> text, const CompileOptions& options,
+                        std::shared_ptr<Program::Impl>& impl) {
+  impl = std::make_shared<Program::Impl>();
+  impl->options = options;
+  DiagnosticEngine diags(impl->sources, options.errorLimit);
+  ModuleSearchPaths paths = searchPaths(options);
+  bool loaded = text ? loadProgramFromText(path, std::move(*text), paths, impl->sources, diags, impl->program)
+                     : loadProgram(path, paths, impl->sources, diags, impl->program);
+  if (loaded) sema::checkProgram(impl->program, impl->sources, diags);
+  diags.sortBySource();
+  if (diags.hasErrors()) return userError(diags, impl->sources, options.color);
+  return Error{}; // replaced by the caller
+}
+
+// The sizes of symbolic dimensions, read off the fed inputs.
+Result<std::map<std::string, int64_t>> bindSizes(const ir::Graph& g, const TensorMap& inputs) {
+  std::map<std::string, int64_t> sizes;
+  for (ir::ValueId id : g.leaves(ir::OpKind::Input)) {
+    const ir::Node& n = g.node(id);
+    auto it = inputs.find(n.name);
+    if (it == inputs.end()) return simpleError(fmt::format("input '{}' ({}) is missing", n.name, n.type.toString()));
+    const Tensor& t = it->second;
+    if (t.dtype() != n.type.dtype || t.rank() != n.type.rank())
+      return simpleError(fmt::format("input '{}' must be {}, got {}{}", n.name, n.type.toString(), dtypeName(t.dtype()),
+                                     shapeToString(t.shape())));
+    for (size_t k = 0; k < n.type.dims.size(); ++k) {
+      const ir::Dim& d = n.type.dims[k];
+      int64_t size = t.shape()[k];
+      bool fits = d.isConcrete() ? size == d.value : size % d.value == 0;
+      int64_t value = d.isConcrete() ? size : size / d.value;
+      if (fits && d.isSymbolic()) {
+        auto [bound, inserted] = sizes.emplace(d.symbol, value);
+        fits = inserted || bound->second == value;
+      }
+      if (!fits)
+        return simpleError(fmt::format("input '{}' must be {}, got {}{}", n.name, n.type.toString(),
+                                       dtypeName(t.dtype()), shapeToString(t.shape())));
+    }
+  }
+  return sizes;
+}
+
+Result<interp::RunResult> runGraph(const ir::Graph& g, const TensorMap& inputs, const TensorMap& params) {
+  Result<std::map<std::string, int64_t>> sizes = bindSizes(g, inputs);
+  if (!sizes) return sizes.error();
+  ir::Expected<ir::Graph> concrete = ir::specialize(g, *sizes);
+  if (!concrete) return simpleError(concrete.error().message);
+  interp::Feeds feeds = inputs;
+  for (const auto& [name, t] : params) feeds[name] = t;
+  ir::Expected<interp::RunResult> r = interp::run(*concrete, feeds);
+  if (!r) return simpleError(r.error().message);
+  return std::move(*r);
+}
+
+} // namespace
+
+Result<Program> Program::compileFile(const std::string& path, const CompileOptions& options) {
+  return guarded<Program>([&]() -> Result<Program> {
+    std::shared_ptr<Impl> impl;
+    Result<Program> r = compile(path, std::nullopt, options, impl);
+    if (!r.error().diagnostics.empty()) return r;
+    Program p;
+    p.impl_ = impl;
+    return p;
+  });
+}
+
+Result<Program> Program::compileString(const std::string& name, const std::string& source,
+                                       const CompileOptions& options) {
+  return guarded<Program>([&]() -> Result<Program> {
+    std::shared_ptr<Impl> impl;
+    Result<Program> r = compile(name, source, options, impl);
+    if (!r.error().diagnostics.empty()) return r;
+    Program p;
+    p.impl_ = impl;
+    return p;
+  });
+}
+
+std::vector<std::string> Program::models() const {
+  std::vector<std::string> out;
+  if (impl_)
+    for (const sema::ModelRef& m : sema::findModels(impl_->program)) out.push_back(m.decl->name.name);
+  return out;
+}
+
+Result<Model> Program::model(const std::string& name) const {
+  return guarded<Model>([&]() -> Result<Model> {
+    if (!impl_) return simpleError("the program was not compiled");
+    DiagnosticEngine diags(impl_->sources, impl_->options.errorLimit);
+    sema::ModelRef ref = sema::findModel(impl_->program, name, diags);
+    if (!ref.decl) return userError(diags, impl_->sources, impl_->options.color);
+    std::optional<ir::Graph> training = sema::elaborateModel(impl_->program, ref, {true, 0}, impl_->sources, diags);
+    std::optional<ir::Graph> eval = sema::elaborateModel(impl_->program, ref, {false, 0}, impl_->sources, diags);
+    if (!training || !eval) return userError(diags, impl_->sources, impl_->options.color);
+    auto impl = std::make_shared<Model::Impl>();
+    impl->name = name;
+    impl->training = std::move(*training);
+    impl->eval = std::move(*eval);
+    Model m;
+    m.impl_ = impl;
+    return m;
+  });
+}
+
+const std::string& Model::name() const { return impl_->name; }
+
+std::vector<InputInfo> Model::inputs() const {
+  std::vector<InputInfo> out;
+  for (ir::ValueId id : impl_->eval.leaves(ir::OpKind::Input)) {
+    const ir::Node& n = impl_->eval.node(id);
+    InputInfo info{n.name, n.type.dtype, {}};
+    for (const ir::Dim& d : n.type.dims) info.dims.push_back(d.toString());
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<ParameterInfo> Model::parameters() const {
+  std::vector<ParameterInfo> out;
+  for (ir::OpKind kind : {ir::OpKind::Parameter, ir::OpKind::State}) {
+    for (ir::ValueId id : impl_->training.leaves(kind)) {
+      const ir::Node& n = impl_->training.node(id);
+      if (n.name.rfind("rng:", 0) == 0) continue; // dropout's internal step counter
+      Shape shape = *n.type.shape();
+      out.push_back({n.name, n.type.dtype, shape, numElements(shape), kind == ir::OpKind::Parameter});
+    }
+  }
+  return out;
+}
+
+int64_t Model::parameterCount() const {
+  int64_t n = 0;
+  for (const ParameterInfo& p : parameters()) n += p.trainable ? p.count : 0;
+  return n;
+}
+
+TensorMap Model::initialize(uint64_t seed) const {
+  TensorMap out;
+  for (ir::OpKind kind : {ir::OpKind::Parameter, ir::OpKind::State})
+    for (ir::ValueId id : impl_->training.leaves(kind)) {
+      const ir::Node& n = impl_->training.node(id);
+      out[n.name] = ir::initialValue(n.init, n.type.dtype, *n.type.shape(), seed, n.name);
+    }
+  return out;
+}
+
+Result<TensorMap> Model::forward(const TensorMap& inputs, const TensorMap& params) const {
+  return guarded<TensorMap>([&]() -> Result<TensorMap> {
+    Result<interp::RunResult> r = runGraph(impl_->eval, inputs, params);
+    if (!r) return r.error();
+    return std::move(r->outputs);
+  });
+}
+
+Result<Model::Gradients> Model::gradients(const TensorMap& inputs, const TensorMap& params,
+                                          const std::string& loss) const {
+  return guarded<Gradients>([&]() -> Result<Gradients> {
+    if (impl_->training.outputs.size() != 1)
+      return simpleError(fmt::format("model '{}' has {} outputs; gradients() needs one", impl_->name,
+                                     impl_->training.outputs.size()));
+    ir::GraphBuilder b{ir::Graph(impl_->training)};
+    ir::ValueId out = impl_->training.outputs[0].value;
+    const ir::TensorType& outType = b.type(out);
+    ir::Expected<ir::ValueId> lossValue = ir::makeError("unknown loss '" + loss + "'; use cross_entropy or mse");
+    if (loss == "cross_entropy") {
+      ir::Dims batch(outType.dims.begin(), outType.dims.end() - (outType.rank() > 0 ? 1 : 0));
+      ir::Expected<ir::ValueId> labels = b.input("labels", {DType::I64, batch});
+      if (!labels) return simpleError(labels.error().message);
+      lossValue = b.crossEntropy(out, *labels);
+    } else if (loss == "mse") {
+      ir::Expected<ir::ValueId> target = b.input("target", outType);
+      if (!target) return simpleError(target.error().message);
+      lossValue = b.mse(out, *target);
+    }
+    if (!lossValue) return simpleError(lossValue.error().message);
+    if (auto named = b.output("loss", *lossValue); !named) return simpleError(named.error().message);
+    ir::Expected<ir::Graph> training = passes::buildTrainingGraph(b.finish(), "loss");
+    if (!training) return simpleError(training.error().message);
+    Result<interp::RunResult> r = runGraph(*training, inputs, params);
+    if (!r) return r.error();
+    Gradients g;
+    for (auto& [name, t] : r->outputs) {
+      if (name == "loss") g.loss = t.dtype() == DType::F64 ? t.data<double>()[0] : t.data<float>()[0];
+      else if (name.rfind("grad:", 0) == 0) g.gradients[name.substr(5)] = t;
+      else g.outputs[name] = t;
+    }
+    return g;
+  });
+}
+
+} // namespace bdl
