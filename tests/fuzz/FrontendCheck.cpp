@@ -23,6 +23,13 @@ std::string firstDifference(const std::string& a, const std::string& b) {
   return fmt::format("first difference at line {}:\n  first:  `{}`\n  second: `{}`", line, lineAt(a), lineAt(b));
 }
 
+// The comments of a module in source order, one per line of the result.
+std::string commentTexts(const ast::Module& module) {
+  std::string out;
+  for (const ast::Comment& c : module.comments) out += c.text + "\n";
+  return out;
+}
+
 struct Parsed {
   SourceManager sources;
   std::unique_ptr<DiagnosticEngine> diags;
@@ -74,6 +81,12 @@ CheckResult checkFrontend(std::string_view input) {
   if (reformatted != formatted) {
     result.failure = "formatting is not idempotent; " + firstDifference(formatted, reformatted) +
                      "\n--- format(x):\n" + formatted + "--- format(parse(format(x))):\n" + reformatted;
+    return result;
+  }
+  std::string comments = commentTexts(*first->module), commentsAgain = commentTexts(*second->module);
+  if (commentsAgain != comments) {
+    result.failure = "formatting changed the comments (every comment must be kept, in order); " +
+                     firstDifference(comments, commentsAgain) + "\n--- formatted text:\n" + formatted;
     return result;
   }
   std::string treeAgain = dumpAst(*second->module, false);

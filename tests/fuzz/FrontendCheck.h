@@ -19,8 +19,9 @@ struct CheckResult {
 
 // Parses `input` and renders its diagnostics. A rejected input must carry at
 // least one error. A module that parses must format to text that parses
-// again, formats to the same text (idempotence) and dumps, without ranges,
-// the same AST. Exceptions escape: an internal error is a finding too.
+// again, formats to the same text (idempotence), keeps every comment in
+// order and dumps, without ranges, the same AST. Exceptions escape: an
+// internal error is a finding too.
 CheckResult checkFrontend(std::string_view input);
 
 } // namespace bdl::fuzz
