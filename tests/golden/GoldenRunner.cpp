@@ -279,6 +279,11 @@ int main(int argc, char** argv) {
   }
   Expectations expected;
   if (!parseDirectives(file, source, expected)) return 2;
+  // A missing bdlc is a broken setup, never a (known) failure of the case.
+  if (access(bdlc.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "golden_runner: cannot run %s: %s\n", bdlc.c_str(), std::strerror(errno));
+    return 2;
+  }
 
   RunResult run;
   if (!runBdlc(bdlc, file, run)) {
