@@ -196,6 +196,14 @@ def roundtrip(env, source):
 
 # ----------------------------------------------------------------- cases
 
+@case(known_failure="fmt is not idempotent when a line comment sits inside brackets: the comment moves below "
+                    "the statement and the second fmt adds a blank line before it (also tests/fuzz/open/)")
+def fmt_comment_inside_brackets(env):
+    for name, text in (("call", "def F(x: f32) {\n  y = g(x, // c\n    1)\n  return y\n}\n"),
+                       ("list", "def F(x: f32) {\n  y = [x, // c\n    x]\n  return y\n}\n")):
+        roundtrip(env, env.write(name + ".bdl", text))
+
+
 @case()
 def three_independent_errors(env):
     path = env.write("three.bdl", three_errors_source())
