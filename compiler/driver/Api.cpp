@@ -9,6 +9,7 @@
 #include "compiler/ir/Initializers.h"
 #include "compiler/ir/Specialize.h"
 #include "compiler/passes/Autodiff.h"
+#include "compiler/sema/AddLoss.h"
 #include "compiler/sema/Elaborate.h"
 #include "compiler/sema/ModuleLoader.h"
 
@@ -238,23 +239,9 @@ Result<Model::Gradients> Model::gradients(const TensorMap& inputs, const TensorM
     if (impl_->training.outputs.size() != 1)
       return simpleError(fmt::format("model '{}' has {} outputs; gradients() needs one", impl_->name,
                                      impl_->training.outputs.size()));
-    ir::GraphBuilder b{ir::Graph(impl_->training)};
-    ir::ValueId out = impl_->training.outputs[0].value;
-    const ir::TensorType& outType = b.type(out);
-    ir::Expected<ir::ValueId> lossValue = ir::makeError("unknown loss '" + loss + "'; use cross_entropy or mse");
-    if (loss == "cross_entropy") {
-      ir::Dims batch(outType.dims.begin(), outType.dims.end() - (outType.rank() > 0 ? 1 : 0));
-      ir::Expected<ir::ValueId> labels = b.input("labels", {DType::I64, batch});
-      if (!labels) return simpleError(labels.error().message);
-      lossValue = b.crossEntropy(out, *labels);
-    } else if (loss == "mse") {
-      ir::Expected<ir::ValueId> target = b.input("target", outType);
-      if (!target) return simpleError(target.error().message);
-      lossValue = b.mse(out, *target);
-    }
-    if (!lossValue) return simpleError(lossValue.error().message);
-    if (auto named = b.output("loss", *lossValue); !named) return simpleError(named.error().message);
-    ir::Expected<ir::Graph> training = passes::buildTrainingGraph(b.finish(), "loss");
+    ir::Expected<ir::Graph> withLoss = sema::addLoss(impl_->training, loss);
+    if (!withLoss) return simpleError(withLoss.error().message);
+    ir::Expected<ir::Graph> training = passes::buildTrainingGraph(*withLoss, "loss");
     if (!training) return simpleError(training.error().message);
     Result<interp::RunResult> r = runGraph(*training, inputs, params);
     if (!r) return r.error();

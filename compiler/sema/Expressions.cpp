@@ -174,6 +174,10 @@ Value Elaborator::eval(const Expr& e, bool wholeValueOfBinding) {
   case ExprKind::Call: {
     auto& c = static_cast<const Call&>(e);
     Value callee = eval(*c.callee);
+    if (auto* n = c.callee->as<NameRef>(); n && callee.kind != Value::Kind::Fn && isBuiltinFunction(n->name))
+      fail(c.callee->range, fmt::format("cannot call {}: the name '{}' here hides the built-in {}()", describeKind(callee),
+                                        n->name, n->name),
+           fmt::format("rename the variable '{}'", n->name));
     std::vector<CallArg> args;
     std::string savedTarget = frame().target;
     for (const Arg& a : c.args) {

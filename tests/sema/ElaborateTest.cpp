@@ -187,3 +187,37 @@ TEST(Elaborate, NameErrorsSuggestTheNearestName) {
   EXPECT_NE(g->errors().find("error: 'h' already names an instance with its own parameters"), std::string::npos)
       << g->errors();
 }
+
+TEST(Elaborate, EveryStandardLibraryLayerElaborates) {
+  std::string src = R"(import std.nn
+
+model Everything(x: f32[N, 3, 16, 16]) -> f32[N, 10] {
+  c = nn.Conv2D(x, 8, 3, padding = 1)
+  bn = nn.BatchNorm(c)
+  r = nn.Residual(bn)
+  p = nn.MaxPool(r)
+  f = flatten(p)
+  ln = nn.LayerNorm(f)
+  d = nn.Dropout(ln, p = 0.25)
+  return nn.Dense(d, 10, act = identity)
+}
+)";
+  for (bool training : {true, false}) {
+    auto e = elaborateText(src, "Everything", training);
+    ASSERT_TRUE(e->graph) << e->errors();
+    EXPECT_EQ(parameterCount(*e->graph), 7594);
+    size_t states = 0, updates = 0;
+    for (ir::ValueId id : e->graph->leaves(ir::OpKind::State)) states += e->graph->node(id).name.find("running_") != std::string::npos;
+    for (const ir::Node& n : e->graph->nodes) updates += n.op == ir::OpKind::StateUpdate;
+    EXPECT_EQ(states, 6u); // three batch norms, two running statistics each
+    EXPECT_EQ(updates, training ? 7u : 0u) << "six running statistics and dropout's step counter";
+    EXPECT_EQ(parameters(*e->graph).at("r.conv2.w"), "f32[8, 8, 3, 3]");
+  }
+}
+
+TEST(Elaborate, ALocalNameHidingABuiltinIsExplained) {
+  auto e = elaborateText("model M(x: f32[N, 4]) -> f32[4] {\n  mean = x\n  return mean(x, axis = 0)\n}\n", "M");
+  EXPECT_NE(e->errors().find("error: cannot call a tensor: the name 'mean' here hides the built-in mean()"),
+            std::string::npos)
+      << e->errors();
+}

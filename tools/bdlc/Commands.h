@@ -22,6 +22,7 @@ struct CommonOptions {
 struct ModelOptions {
   std::string model;      // --model; empty: the file's only model
   std::string format = "text"; // text or dot
+  std::string loss = "cross_entropy"; // for --stage=grad: cross_entropy, mse or output
 };
 
 bool useColor(const CommonOptions& options);

@@ -4,6 +4,7 @@
 #include "bdl/bdl.h"
 #include "compiler/ir/Printer.h"
 #include "compiler/passes/Autodiff.h"
+#include "compiler/sema/AddLoss.h"
 #include "compiler/sema/Elaborate.h"
 #include "compiler/sema/ModuleLoader.h"
 
@@ -114,11 +115,11 @@ int runDumpGraph(const std::string& file, const std::string& stage, const ModelO
     return kUserError;
   }
   if (stage == "grad") {
-    // The model's own output is the loss: a model that returns a scalar.
-    ir::Expected<ir::Graph> training = passes::buildTrainingGraph(*graph, "out");
+    ir::Expected<ir::Graph> withLoss = sema::addLoss(std::move(*graph), model.loss);
+    ir::Expected<ir::Graph> training =
+        withLoss ? passes::buildTrainingGraph(*withLoss, "loss") : ir::Expected<ir::Graph>(withLoss.error());
     if (!training) {
-      std::fprintf(stderr, "bdlc: error: %s\nhint: --stage=grad differentiates a model whose result is a scalar loss\n",
-                   training.error().message.c_str());
+      std::fprintf(stderr, "bdlc: error: %s\n", training.error().message.c_str());
       return kUserError;
     }
     graph = std::move(*training);

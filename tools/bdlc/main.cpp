@@ -38,9 +38,14 @@ int main(int argc, char** argv) {
   dump->add_option("--format", modelOptions.format, "text or dot (Graphviz), for graph stages")
       ->check(CLI::IsMember({"text", "dot"}))
       ->capture_default_str();
+  dump->add_option("--loss", modelOptions.loss,
+                   "For --stage=grad: cross_entropy (adds input labels), mse (adds input target) or output")
+      ->check(CLI::IsMember({"cross_entropy", "mse", "output"}))
+      ->capture_default_str();
   dump->add_option("file", dumpFile, "BDL file")->required()->check(CLI::ExistingFile);
   dump->footer("Examples:\n  bdlc dump --stage=ast examples/fashion_mlp.bdl\n"
                "  bdlc dump --stage=ir --model MLP examples/fashion_mlp.bdl\n"
+               "  bdlc dump --stage=grad --model MLP examples/fashion_mlp.bdl\n"
                "  bdlc dump --stage=ir --format=dot --model MLP examples/fashion_mlp.bdl | dot -Tsvg > mlp.svg");
 
   std::string paramsFile;
