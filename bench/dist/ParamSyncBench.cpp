@@ -5,7 +5,7 @@
 // (parameter bytes / time, as nccl-tests' algbw).
 //
 //   bench_param_sync [--sizes 1000000,10000000,25000000] [--worlds 2,4]
-//                    [--wires f32,bf16] [--iters 10] [--warmup 2] [--json]
+//                    [--wires f32,bf16] [--iters 10] [--warmup 2] [--chunk 262144] [--json]
 //
 // bench/dist/compare_torch_gloo.py runs this and torch.distributed's gloo
 // all_reduce side by side and prints the ratio.
@@ -31,6 +31,7 @@ struct Options {
   std::vector<WireDType> wires = {WireDType::F32, WireDType::BF16};
   int iters = 10;
   int warmup = 2;
+  size_t chunk = ParamSyncOptions{}.chunkElements;
   bool json = false;
 };
 
@@ -70,12 +71,14 @@ Options parse(int argc, char** argv) {
       o.iters = std::stoi(value());
     } else if (a == "--warmup") {
       o.warmup = std::stoi(value());
+    } else if (a == "--chunk") {
+      o.chunk = std::stoull(value());
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: bench_param_sync [--sizes N,...] [--worlds W,...] [--wires f32,bf16] [--iters K] "
-                   "[--warmup K] [--json]\n");
+                   "[--warmup K] [--chunk elements] [--json]\n");
       std::exit(2);
     }
   }
@@ -94,9 +97,11 @@ DistConfig configFor(int rank, int world, uint16_t port) {
 }
 
 // One rank's run; returns per-iteration seconds (rank 0 reports them).
-std::vector<double> runRank(Communicator& comm, size_t P, WireDType wire, int warmup, int iters) {
+std::vector<double> runRank(Communicator& comm, size_t P, WireDType wire, const Options& o) {
+  const int warmup = o.warmup, iters = o.iters;
   ParamSyncOptions options;
   options.wire = wire;
+  options.chunkElements = o.chunk;
   ParamSync sync(comm, P, options);
   std::vector<float> grad(P), weights(P, 0.5f);
   for (size_t i = 0; i < P; ++i)
@@ -139,7 +144,7 @@ double runConfig(int world, size_t P, WireDType wire, const Options& o) {
       try {
         Communicator comm(configFor(r, world, port));
         comm.connect();
-        runRank(comm, P, wire, o.warmup, o.iters);
+        runRank(comm, P, wire, o);
       } catch (const DistError& e) {
         std::fprintf(stderr, "rank %d: %s\n", r, e.what());
         _exit(1);
@@ -158,7 +163,7 @@ double runConfig(int world, size_t P, WireDType wire, const Options& o) {
       if (::write(fd, &port, sizeof port) != sizeof port)
         std::fprintf(stderr, "bench_param_sync: cannot hand the port to a child\n");
     comm.connect();
-    result = median(runRank(comm, P, wire, o.warmup, o.iters));
+    result = median(runRank(comm, P, wire, o));
   } catch (const DistError& e) {
     std::fprintf(stderr, "rank 0: %s\n", e.what());
   }

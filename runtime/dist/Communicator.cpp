@@ -332,6 +332,10 @@ void Communicator::Impl::closeAll() {
     coordinatorAcceptor->close(ignored);
   for (auto& a : rendezvousAcceptors)
     a->close(ignored);
+  for (auto& w : handshakeSockets)
+    if (auto s = w.lock())
+      s->close(ignored);
+  handshakeSockets.clear();
   progressSignal.cancel();
   heartbeatTimer.cancel();
 }

@@ -83,6 +83,15 @@ public:
   asio::steady_timer progressSignal{io};               // cancel() wakes paused readers
   asio::steady_timer heartbeatTimer{io};
   std::vector<std::shared_ptr<tcp::acceptor>> rendezvousAcceptors; // closed on failure/shutdown
+  // Sockets still in their handshake: closed with everything else so no
+  // half-open handshake keeps the I/O thread alive until its deadline.
+  std::vector<std::weak_ptr<tcp::socket>> handshakeSockets;
+  SocketPtr newSocket() {
+    auto s = std::make_shared<tcp::socket>(io);
+    std::erase_if(handshakeSockets, [](const auto& w) { return w.expired(); });
+    handshakeSockets.push_back(s);
+    return s;
+  }
   bool shuttingDown = false;
   bool connected = false;
   std::atomic<uint64_t> iterationCounter{0};

@@ -196,7 +196,7 @@ asio::awaitable<void> admitWorker(Communicator::Impl* self, std::shared_ptr<Join
 asio::awaitable<void> coordinatorAcceptLoop(Communicator::Impl* self, std::shared_ptr<JoinState> st,
                                             Clock::time_point deadline) {
   for (;;) {
-    auto s = std::make_shared<tcp::socket>(self->io);
+    auto s = self->newSocket();
     ErrorCode ec;
     co_await self->coordinatorAcceptor->async_accept(*s, asio::redirect_error(asio::use_awaitable, ec));
     if (st->closed || ec == asio::error::operation_aborted)
@@ -290,7 +290,7 @@ asio::awaitable<SocketPtr> Communicator::Impl::connectWithRetry(const std::strin
   }
   ErrorCode last = asio::error::timed_out;
   while (Clock::now() < deadline && !isFailed()) {
-    auto s = std::make_shared<tcp::socket>(io);
+    auto s = newSocket();
     ErrorCode ec = co_await connectWithin(s, endpoint, std::min(deadline, Clock::now() + timeout()));
     if (!ec)
       co_return s;
@@ -406,7 +406,7 @@ asio::awaitable<void> admitPeer(Communicator::Impl* self, std::shared_ptr<JoinSt
 asio::awaitable<void> dataAcceptLoop(Communicator::Impl* self, std::shared_ptr<tcp::acceptor> acceptor,
                                      std::shared_ptr<JoinState> st, Clock::time_point deadline) {
   for (;;) {
-    auto s = std::make_shared<tcp::socket>(self->io);
+    auto s = self->newSocket();
     ErrorCode ec;
     co_await acceptor->async_accept(*s, asio::redirect_error(asio::use_awaitable, ec));
     if (st->closed || ec == asio::error::operation_aborted)

@@ -259,3 +259,34 @@ TEST(ParamSync, MismatchedWireTypeFailsTheJobClearly) {
         << results[static_cast<size_t>(r)].error->what();
   }
 }
+
+TEST(ParamSync, ReadyChunksLeaveBeforeFinish) {
+  // Rank 1 marks its whole gradient ready, then "keeps computing" for 300 ms
+  // before finish(). Rank 0 owns block 0: if rank 1's chunks left at
+  // gradientReady(), rank 0 reduces and updates during that pause.
+  Cluster cluster;
+  cluster.world = 2;
+  const size_t P = 4000;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point rank0Updated{}, rank1Finishing{};
+  auto results = cluster.run([&](int rank, Communicator& comm) {
+    ParamSync sync(comm, P, {.wire = WireDType::F32, .chunkElements = 100});
+    auto g = makeGrad(rank, P, 1);
+    std::vector<float> w(P, 0.0f);
+    auto update = [&](std::span<float> ws, std::span<const float> gs, size_t) {
+      if (rank == 0)
+        rank0Updated = Clock::now();
+      sgd(ws, gs);
+    };
+    sync.begin(g, w);
+    sync.gradientReady(0, P);
+    if (rank == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      rank1Finishing = Clock::now();
+    }
+    sync.finish(update);
+  });
+  for (auto& r : results)
+    ASSERT_FALSE(r.error) << r.error->what();
+  EXPECT_LT(rank0Updated, rank1Finishing) << "rank 0 could only reduce once rank 1 called finish()";
+}

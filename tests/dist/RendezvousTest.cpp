@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <cstdlib>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -72,6 +73,22 @@ TEST(Rendezvous, WorldOfOneNeedsNoNetwork) {
   Communicator comm(c);
   comm.connect();
   syncOnce(comm);
+}
+
+TEST(Rendezvous, MissingTokenIsAClearError) {
+  ::unsetenv("BDL_JOB_TOKEN");
+  DistConfig c;
+  c.rank = 1;
+  c.worldSize = 2;
+  try {
+    Communicator comm(c);
+    ADD_FAILURE() << "a job without a token was accepted";
+  } catch (const DistError& e) {
+    EXPECT_TRUE(contains(e.what(), "BDL_JOB_TOKEN is not set")) << e.what();
+  }
+  ::setenv("BDL_JOB_TOKEN", "from-the-environment", 1);
+  EXPECT_EQ(jobTokenFromEnvironment(), "from-the-environment");
+  ::unsetenv("BDL_JOB_TOKEN");
 }
 
 TEST(Rendezvous, WrongTokenIsRefusedAndLoggedThenTheJobForms) {
@@ -212,7 +229,7 @@ TEST(Rendezvous, WorkerWithoutCoordinatorFailsNamingRank0) {
   DistConfig c;
   c.rank = 1;
   c.worldSize = 2;
-  c.jobToken = "t";
+  c.jobToken = std::string("test-token-for-rank-1");
   c.coordinatorPort = 1; // nothing listens on port 1
   c.joinTimeout = std::chrono::milliseconds(300);
   Communicator comm(c);
