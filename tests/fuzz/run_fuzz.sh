@@ -27,21 +27,34 @@ for f in "$root"/tests/fuzz/seeds/*.bdl "$root"/tests/language/*.bdl "$root"/std
 done
 
 log=$work/fuzz-$(date -u +%Y%m%dT%H%M%SZ).log
+touch "$log.start" # artifacts newer than this are this run's findings
 echo "fuzzing for ${seconds}s; log: $log"
+# KEEP_GOING=1: libFuzzer's fork mode, which records a crash, timeout or
+# out-of-memory input and goes on fuzzing (for triage sessions); otherwise
+# the run stops at the first finding.
+mode=()
+if [ "${KEEP_GOING:-0}" = 1 ]; then
+  mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+fi
 status=0
 # One worker: the machine has two cores shared with other work.
-"$build/tests/fuzz/fuzz_frontend" "$work/corpus" "$work/seeds" \
+"$build/tests/fuzz/fuzz_frontend" "$work/corpus" "$work/seeds" "${mode[@]}" \
   -dict="$root/tests/fuzz/bdl.dict" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
   -max_total_time="$seconds" -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
   >"$log" 2>&1 || status=$?
 
-grep -E '^(Done [0-9]+ runs|stat::|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' "$log" || true
+grep -E '^(Done [0-9]+ runs|stat::|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written|INFO: exiting)' "$log" || true
 execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
+if [ -z "$execs" ]; then # fork mode prints "#EXECS: cov: ..." lines instead
+  execs=$(grep -E '^#[0-9]+:' "$log" | tail -n 1 | grep -oE '^#[0-9]+' | tr -d '#' || true)
+fi
 cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || true)
 units=$(find "$work/corpus" -type f | wc -l)
 echo "exec count: ${execs:-unknown}; ${cov:-coverage unknown}; corpus: $units files; exit status: $status"
-if [ "$status" -ne 0 ]; then
-  echo "the fuzzer found a problem; inputs in $work/artifacts:" >&2
-  ls -1 "$work/artifacts" >&2
+found=$(find "$work/artifacts" -type f -newer "$log.start" | wc -l)
+if [ "$status" -ne 0 ] || [ "$found" -ne 0 ]; then
+  [ "$status" -ne 0 ] || status=1
+  echo "the fuzzer found a problem; this run's inputs in $work/artifacts:" >&2
+  find "$work/artifacts" -type f -newer "$log.start" >&2
 fi
 exit "$status"
