@@ -242,7 +242,7 @@ struct ForStmt : Stmt {
   Ident var;
   ExprPtr from, to;
   Block body;
-  SourceLoc close; // the closing brace, for comments at the end of the body
+  SourceLoc open, close; // the braces, for comments at the start and end of the body
   ForStmt(SourceRange r, Ident v, ExprPtr f, ExprPtr t, Block b)
       : Stmt(kKind, r), var(std::move(v)), from(std::move(f)), to(std::move(t)), body(std::move(b)) {}
 };
@@ -256,7 +256,7 @@ struct IfStmt : Stmt {
   Block elseBody;
   bool hasElse = false;
   bool elseIsIf = false;
-  SourceLoc thenClose, elseClose; // the closing braces
+  SourceLoc thenOpen, thenClose, elseOpen, elseClose; // the braces
   IfStmt(SourceRange r, ExprPtr c) : Stmt(kKind, r), cond(std::move(c)) {}
 };
 
@@ -294,7 +294,7 @@ struct DefDecl : Decl {
   std::vector<TypeExpr> results;
   bool resultsParenthesized = false;
   Block body;
-  SourceLoc close;
+  SourceLoc open, close; // the braces
   DefDecl(SourceRange r) : Decl(kKind, r) {}
 };
 
@@ -318,7 +318,7 @@ struct TrainDecl : Decl {
   static constexpr DeclKind kKind = DeclKind::Train;
   Ident name;
   std::vector<TrainItem> items;
-  SourceLoc close;
+  SourceLoc open, close; // the braces
   TrainDecl(SourceRange r) : Decl(kKind, r) {}
 };
 

@@ -69,6 +69,27 @@ void appendSnippet(std::string& out, const SourceManager& sources, SourceRange r
   size_t endByte = r.end.line == r.begin.line && r.end.col > r.begin.col
                        ? byteOfColumn(line, r.end.col)
                        : beginByte + 1;
+  // A very long line is shown as a window around the span, marked "...".
+  constexpr size_t kContext = 60;
+  bool cutLeft = false, cutRight = false;
+  if (line.size() > 3 * kContext) {
+    auto boundary = [&](size_t i) {
+      while (i > 0 && i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) --i;
+      return i;
+    };
+    size_t from = beginByte > kContext ? boundary(beginByte - kContext) : 0;
+    size_t to = boundary(std::min(line.size(), std::max(beginByte + kContext, std::min(endByte, beginByte + 2 * kContext))));
+    if (to < beginByte + 1) to = std::min(line.size(), beginByte + 1);
+    cutLeft = from > 0;
+    cutRight = to < line.size();
+    line = line.substr(from, to - from);
+    beginByte -= from;
+    endByte = std::min(endByte - from, line.size());
+    if (cutLeft) {
+      shown += "...";
+      carets += "   ";
+    }
+  }
   // Invalid bytes and control characters show as '?', one column each.
   for (size_t i = 0; i < line.size();) {
     size_t n = utf8SequenceLength(line, i);
@@ -86,6 +107,7 @@ void appendSnippet(std::string& out, const SourceManager& sources, SourceRange r
     }
     i += n;
   }
+  if (cutRight) shown += "...";
   if (beginByte >= line.size()) { // a span at the end of the line
     carets.append(beginByte - line.size(), ' ');
     carets += '^';

@@ -172,6 +172,15 @@ public:
   }
 
 private:
+  // Keeps one blank line where the source had one or more before `begin`
+  // (or before the comments that come first).
+  void blankLineBefore(SourceLoc begin) {
+    uint32_t first = begin.line;
+    if (next_ < module_.comments.size() && module_.comments[next_].range.begin < begin)
+      first = std::min(first, module_.comments[next_].range.begin.line);
+    if (!atBlockStart_ && lastLine_ && first > lastLine_ + 1) blankLine();
+  }
+
   void blankLine() {
     if (out_.empty() || (out_.size() >= 2 && out_.substr(out_.size() - 2) == "\n\n")) return;
     out_ += '\n';
@@ -184,7 +193,7 @@ private:
       const Comment& c = comments[next_++];
       if (lastLine_ && c.range.begin.line > lastLine_ + 1 && !atBlockStart_) blankLine();
       out_ += std::string(indent, ' ') + c.text + "\n";
-      lastLine_ = c.range.end.line;
+      lastLine_ = std::max(lastLine_, c.range.end.line);
       atBlockStart_ = false;
     }
   }
@@ -196,7 +205,9 @@ private:
     while (next_ < comments.size() && comments[next_].range.begin.line == line) {
       const Comment& c = comments[next_++];
       int here = lastLineWidth(out_);
-      int column = std::max(here + 2, static_cast<int>(c.range.begin.col) - 1);
+      // Keep a comment's column (alignment) unless it sits past the width.
+      int original = static_cast<int>(c.range.begin.col) - 1;
+      int column = original <= kWidth ? std::max(here + 2, original) : here + 2;
       out_ += std::string(column - here, ' ') + c.text;
       line = c.range.end.line;
     }
@@ -250,7 +261,7 @@ private:
         if (paren) emit(")");
       }
       emit(" ");
-      body(f->body, f->close, 0, f->name.range.begin.line);
+      body(f->body, f->close, 0, f->open.line);
       endLine(f->close.line);
     } else if (auto* p = d.as<PipelineDecl>()) {
       emit("pipeline " + p->name.name);
@@ -285,12 +296,12 @@ private:
   void train(const TrainDecl& t) {
     emit("train " + t.name.name + " {");
     atBlockStart_ = true;
-    endLine(t.name.range.begin.line);
+    endLine(t.open.line);
     atBlockStart_ = true;
     size_t width = 0;
     for (const TrainItem& item : t.items) width = std::max(width, item.name.name.size());
     for (const TrainItem& item : t.items) {
-      if (!atBlockStart_ && item.range.begin.line > lastLine_ + 1) blankLine();
+      blankLineBefore(item.range.begin);
       leading(item.range.begin, 2);
       std::string name = item.name.name;
       name.resize(width, ' ');
@@ -317,7 +328,7 @@ private:
   }
 
   void statement(const Stmt& s, int indent) {
-    if (!atBlockStart_ && s.range.begin.line > lastLine_ + 1) blankLine();
+    blankLineBefore(s.range.begin);
     leading(s.range.begin, indent);
     emit(std::string(indent, ' '));
     switch (s.kind) {
@@ -353,7 +364,7 @@ private:
     case StmtKind::For: {
       auto& f = static_cast<const ForStmt&>(s);
       emit("for " + f.var.name + " in " + exprs_.flat(*f.from) + ".." + exprs_.flat(*f.to) + " ");
-      body(f.body, f.close, indent, f.var.range.begin.line);
+      body(f.body, f.close, indent, f.open.line);
       endLine(f.close.line);
       return;
     }
@@ -366,7 +377,7 @@ private:
 
   void ifChain(const IfStmt& s, int indent) {
     emit("if " + expr(*s.cond) + " ");
-    body(s.thenBody, s.thenClose, indent, s.cond->range.end.line);
+    body(s.thenBody, s.thenClose, indent, s.thenOpen.line);
     if (s.hasElse && s.elseIsIf && !s.elseBody.empty()) {
       emit(" else ");
       const auto& inner = static_cast<const IfStmt&>(*s.elseBody.front());
@@ -375,7 +386,7 @@ private:
     }
     if (s.hasElse) {
       emit(" else ");
-      body(s.elseBody, s.elseClose, indent, s.thenClose.line);
+      body(s.elseBody, s.elseClose, indent, s.elseOpen.line);
       endLine(s.elseClose.line);
       return;
     }

@@ -3,6 +3,7 @@
 #include "tools/bdlc/Version.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -63,6 +64,18 @@ int main(int argc, char** argv) {
   fmtCmd->add_flag("--check", checkOnly, "Print nothing; exit 1 if a file is not in canonical form");
   fmtCmd->footer("Examples:\n  bdlc fmt model.bdl\n  bdlc fmt -i model.bdl\n  bdlc fmt --check *.bdl");
 
+  // CLI11 reports an unknown command as "a subcommand is required"; name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::string list;
+      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+      std::fprintf(stderr, "bdlc: error: unknown command '%s'\nhint: the commands are %s; see bdlc --help\n", argv[1],
+                   list.c_str());
+      return kUsageError;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

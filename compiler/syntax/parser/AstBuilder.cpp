@@ -97,6 +97,7 @@ private:
       }
     }
     d->body = block(ctx->block());
+    d->open = tokenRange(file_, ctx->block()->getStart()).begin;
     d->close = closeOf(ctx->block());
     return d;
   }
@@ -123,6 +124,7 @@ private:
       t.range = range(item);
       d->items.push_back(std::move(t));
     }
+    d->open = tokenRange(file_, NEED(ctx->LBRACE())->getSymbol()).begin;
     d->close = tokenRange(file_, ctx->getStop()).begin;
     return d;
   }
@@ -155,6 +157,7 @@ private:
     }
     if (auto* s = dynamic_cast<P::ForStmtContext*>(ctx)) {
       auto f = std::make_unique<ForStmt>(r, ident(s->var), expr(s->from), expr(s->to), block(s->block()));
+      f->open = tokenRange(file_, s->block()->getStart()).begin;
       f->close = closeOf(s->block());
       return f;
     }
@@ -165,6 +168,7 @@ private:
   StmtPtr ifStatement(P::IfStatementContext* ctx) {
     auto s = std::make_unique<IfStmt>(range(NEED(ctx)), expr(ctx->cond));
     s->thenBody = block(ctx->then);
+    s->thenOpen = tokenRange(file_, ctx->then->getStart()).begin;
     s->thenClose = closeOf(ctx->then);
     if (ctx->elseIf) {
       s->hasElse = s->elseIsIf = true;
@@ -172,6 +176,7 @@ private:
     } else if (ctx->otherwise) {
       s->hasElse = true;
       s->elseBody = block(ctx->otherwise);
+      s->elseOpen = tokenRange(file_, ctx->otherwise->getStart()).begin;
       s->elseClose = closeOf(ctx->otherwise);
     }
     return s;
@@ -283,8 +288,14 @@ private:
 
   ExprPtr postfixExpr(P::PostfixExprContext* ctx) {
     ExprPtr acc = primary(NEED(ctx->primary()));
+    int chain = 0;
     for (P::PostfixContext* p : ctx->postfix()) {
       DepthGuard guard(*this, range(p));
+      if (++chain + depth_ > kMaxNesting) {
+        diags_.error(range(p), fmt::format("chain of calls, indexes and members longer than {}", kMaxNesting))
+            .hint = "split the expression with intermediate names";
+        throw BuildStopped{};
+      }
       SourceRange r = join(acc->range, range(p));
       if (auto* call = dynamic_cast<P::CallSuffixContext*>(p)) {
         std::vector<Arg> args;

@@ -120,6 +120,24 @@ bool screenTokens(std::vector<std::unique_ptr<antlr4::Token>>& raw, FileId id, D
 // Silences ANTLR's console output; errors go through SyntaxErrorStrategy.
 class NoConsole : public antlr4::BaseErrorListener {};
 
+// ANTLR's parser is recursive descent: `- - - x`, `x => x => x` and `else if`
+// chains nest rules without brackets, and ~40,000 levels overflow the stack.
+// Every such cycle passes through expr, unaryExpr or ifStatement; a bracket
+// level is at most 13 rule levels, so real programs stay far below the cap.
+constexpr size_t kMaxRuleDepth = 16 * kMaxNesting;
+struct NestedTooDeep {
+  antlr4::Token* at;
+};
+class DepthLimitedParser : public BdlParser {
+public:
+  using BdlParser::BdlParser;
+  void enterRule(antlr4::ParserRuleContext* ctx, size_t state, size_t rule) override {
+    bool recursive = rule == RuleExpr || rule == RuleUnaryExpr || rule == RuleIfStatement;
+    if (recursive && static_cast<size_t>(ctx->depth()) > kMaxRuleDepth) throw NestedTooDeep{getCurrentToken()};
+    BdlParser::enterRule(ctx, state, rule);
+  }
+};
+
 } // namespace
 
 std::unique_ptr<ast::Module> parseModule(const SourceManager& sources, FileId id, DiagnosticEngine& diags) {
@@ -151,7 +169,7 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager& sources, FileId id
   for (size_t i = 0; i < stream.size(); ++i)
     if (i >= tokens.size()) tokens.push_back(stream.get(i)); // the EOF token
 
-  BdlParser parser(&stream);
+  DepthLimitedParser parser(&stream);
   parser.removeErrorListeners();
   NoConsole quiet;
   parser.addErrorListener(&quiet);
@@ -175,6 +193,10 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager& sources, FileId id
       parser.setErrorHandler(std::make_shared<syntax::SyntaxErrorStrategy>(id, tokens, diags));
       tree = parser.file();
     }
+  } catch (const NestedTooDeep& e) {
+    diags.error(syntax::tokenRange(id, e.at), fmt::format("expression nested more than {} deep", kMaxNesting))
+        .hint = "split the expression with intermediate names";
+    return nullptr;
   } catch (const antlr4::RuntimeException& e) {
     // ANTLR's recovery handles every syntax error; reaching here is our bug.
     throw std::logic_error(fmt::format("internal error at {}:{}: parser failed on {}: {}", __FILE__, __LINE__,
