@@ -55,6 +55,7 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
       gradInF32_[r].resize(own);
   }
   sum_.resize(own);
+  piecesIn_.assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
   if (bf16) {
     gradSendBf16_.resize(paramCount);
     weightSendBf16_.resize(own);
@@ -117,6 +118,7 @@ void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
     for (auto& s : weightSeen_)
       std::fill(s.begin(), s.end(), 0);
     std::fill(gradArrived_.begin(), gradArrived_.end(), 0);
+    std::fill(piecesIn_.begin(), piecesIn_.end(), 0);
     std::fill(weightArrived_.begin(), weightArrived_.end(), 0);
     lastProgress_ = Clock::now();
     active_ = true;
@@ -278,9 +280,11 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
   return p;
 }
 
-void ParamSync::arrived(int src, FrameType type, const ChunkHeader&) {
+void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
   std::lock_guard lock(mutex_);
   ++(type == FrameType::GradChunk ? gradArrived_ : weightArrived_)[static_cast<size_t>(src)];
+  if (type == FrameType::GradChunk)
+    ++piecesIn_[header.chunkIndex]; // place() checked the index
   lastProgress_ = Clock::now();
   changed_.notify_all();
 }
@@ -359,31 +363,59 @@ void ParamSync::waitSendsDrained() {
   changed_.wait(lock, [this] { return sendsPending_ == 0; });
 }
 
-void ParamSync::reduceOwnBlock() {
+void ParamSync::reduceChunk(size_t c) {
   // Fixed rank order, whatever order the pieces arrived in: bit-identical
   // results for the same W and inputs.
   const BlockRange own = ownedBlock();
-  auto ownGrad = grad_.subspan(own.offset, own.length);
+  const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
+  const size_t lo = chunk.offset, n = chunk.length;
+  const float* ownGrad = grad_.data() + own.offset + lo;
+  float* sum = sum_.data() + lo;
   for (int r = 0; r < world_; ++r) {
     auto s = static_cast<size_t>(r);
-    if (r == 0) {
-      if (rank_ == 0)
-        std::copy(ownGrad.begin(), ownGrad.end(), sum_.begin());
-      else if (options_.wire == WireDType::BF16)
-        bf16ToF32(gradInBf16_[s], sum_);
-      else
-        std::copy(gradInF32_[s].begin(), gradInF32_[s].end(), sum_.begin());
-      continue;
-    }
     if (r == rank_) {
-      for (size_t i = 0; i < own.length; ++i)
-        sum_[i] += ownGrad[i];
+      if (r == 0)
+        std::copy_n(ownGrad, n, sum);
+      else
+        for (size_t i = 0; i < n; ++i)
+          sum[i] += ownGrad[i];
     } else if (options_.wire == WireDType::BF16) {
-      accumulateBf16(sum_, gradInBf16_[s]);
+      std::span<const uint16_t> in(gradInBf16_[s].data() + lo, n);
+      if (r == 0)
+        bf16ToF32(in, std::span<float>(sum, n));
+      else
+        accumulateBf16(std::span<float>(sum, n), in);
     } else {
-      const float* in = gradInF32_[s].data();
-      for (size_t i = 0; i < own.length; ++i)
-        sum_[i] += in[i];
+      const float* in = gradInF32_[s].data() + lo;
+      if (r == 0)
+        std::copy_n(in, n, sum);
+      else
+        for (size_t i = 0; i < n; ++i)
+          sum[i] += in[i];
+    }
+  }
+}
+
+void ParamSync::reduceOwnBlock() {
+  // Each chunk of the own block is summed as soon as its W-1 remote pieces
+  // are in, while the other chunks are still on the wire.
+  const size_t chunks = chunksPerBlock_[static_cast<size_t>(rank_)];
+  const uint32_t needed = static_cast<uint32_t>(world_ - 1);
+  std::vector<uint8_t> reduced(chunks, 0);
+  size_t done = 0;
+  std::vector<size_t> ready;
+  while (done < chunks) {
+    ready.clear();
+    waitFor([&] {
+      for (size_t c = 0; c < chunks; ++c)
+        if (!reduced[c] && piecesIn_[c] == needed)
+          ready.push_back(c);
+      return !ready.empty();
+    }, true);
+    for (size_t c : ready) {
+      reduceChunk(c);
+      reduced[c] = 1;
+      ++done;
     }
   }
 }
@@ -406,12 +438,6 @@ void ParamSync::finish(const BlockUpdater& update) {
   if (!active_)
     throw DistError("ParamSync::finish() without begin()");
   gradientReady(0, paramCount_); // whatever was not marked yet is final now
-  waitFor([this] {
-    for (int r = 0; r < world_; ++r)
-      if (r != rank_ && gradArrived_[static_cast<size_t>(r)] < gradSeen_[static_cast<size_t>(r)].size())
-        return false;
-    return true;
-  }, true);
   reduceOwnBlock();
   try {
     applyUpdate(update);

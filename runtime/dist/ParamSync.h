@@ -79,6 +79,7 @@ private:
   void sendGradChunk(int dst, size_t chunk);
   void sendWeights();
   void reduceOwnBlock();
+  void reduceChunk(size_t chunk);
   void applyUpdate(const BlockUpdater& update);
   bool covered(size_t begin, size_t end) const;
   void waitFor(const std::function<bool()>& done, bool gradientPhase);
@@ -118,6 +119,7 @@ private:
   std::vector<std::vector<uint8_t>> weightSeen_; // by owner, by chunk of its block
   std::vector<size_t> gradArrived_;              // by source
   std::vector<size_t> weightArrived_;            // by owner
+  std::vector<uint32_t> piecesIn_;               // by chunk of own block: remote pieces arrived
   size_t sendsPending_ = 0;
   bool failed_ = false;
   std::chrono::steady_clock::time_point lastProgress_;
