@@ -60,4 +60,8 @@ if [[ ! -f "$build_dir/build.ninja" ]]; then
 fi
 # Ninja stays silent when everything is up to date; on a failure it prints
 # the failing command and the compiler's output.
-cmake --build "$build_dir" -- --quiet
+if ! out=$(cmake --build "$build_dir" -- --quiet 2>&1); then
+  printf '%s\n' "$out" >&2
+  exit 1
+fi
+printf '%s\n' "$out" | grep -v '^ninja: no work to do\.$' | grep -v '^$' || true
