@@ -765,6 +765,19 @@ def import_error_in_imported_file(env):
 
 
 @case()
+def import_relative_to_importer(env):
+    """File imports and module imports resolve from the importing file's
+    folder, not from the working directory."""
+    env.write("proj/sub/b.bdl", "def B(x: f32) {\n  return x\n}\n")
+    env.write("proj/sub/mylib/layers.bdl", "def L(x: f32) {\n  return x\n}\n")
+    env.write("proj/sub/a.bdl", 'import "b.bdl"\nimport mylib.layers as layers\ndef A(x: f32) {\n  return x\n}\n')
+    r = env.run("--color=never", "check", "sub/a.bdl", cwd=env.path("proj"))
+    expect_exit(r, 0)
+    r = env.run("--color=never", "check", "proj/sub/a.bdl", cwd=env.work)
+    expect_exit(r, 0)
+
+
+@case()
 def import_std_nn(env):
     path = env.write("uses_std.bdl", "import std.nn\n\nmodel M(x: f32[N, 4]) -> f32[N, 2] {\n"
                      "  return nn.Dense(x, 2)\n}\n")
