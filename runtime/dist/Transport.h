@@ -27,6 +27,12 @@ using ErrorCode = boost::system::error_code;
 struct LinkError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// The peer failed the token proof (logged and refused, never fatal).
+struct AuthFailure : LinkError {
+  using LinkError::LinkError;
+};
+
+asio::awaitable<void> sleepFor(asio::io_context& io, Clock::duration d);
 
 asio::awaitable<ErrorCode> readWithin(SocketPtr socket, asio::mutable_buffer buffer, Clock::time_point deadline,
                                       std::function<void()> onExpire = {});
