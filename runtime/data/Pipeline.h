@@ -58,6 +58,7 @@ public:
   // DataError for bad data; with W > 1 workers a batch stage is required.
   std::optional<Record> next();
   int64_t epoch() const { return epoch_; }
+  const PipelineOptions& options() const { return options_; }
   // "idx |> map |> shuffle(60000, 7) |> batch(128)"
   std::string describe() const;
   // Consumer waits at the last prefetch stage in this epoch (nullopt without one).
