@@ -711,11 +711,11 @@ class ProgramGenerator:
 
 @case()
 def generated_programs_roundtrip(env):
-    """fmt keeps the AST and is idempotent on 60 generated programs, and at
+    """fmt keeps the AST and is idempotent on 40 generated programs, and at
     least most of them parse (so the test keeps testing something)."""
     generator = ProgramGenerator(20261124)
     parsed = 0
-    for i in range(60):
+    for i in range(40):
         text = generator.program()
         path = env.write("gen%d.bdl" % i, text)
         dump = env.run("--color=never", "dump", path)
@@ -727,7 +727,7 @@ def generated_programs_roundtrip(env):
             roundtrip_formatting(env, path, dump)
         except Failure as failure:
             raise Failure("on the generated program:\n%s\n%s" % (text, failure))
-    expect(parsed >= 45, "only %d of 60 generated programs parsed" % parsed)
+    expect(parsed >= 30, "only %d of 40 generated programs parsed" % parsed)
 
 
 # --- modules
