@@ -3,8 +3,9 @@
 //
 // Newlines are plain white space: statements need no separator because no
 // statement can continue an expression (none starts with an operator or a
-// bracket). Words that are keywords only in one place (every, with, keep, and
-// the duration units) stay usable as names through the `ident` rule.
+// bracket). The duration units are keywords only after a number and stay
+// usable as names through the `ident` rule; `every`, `with` and `keep` are
+// reserved, so a train clause is never mistaken for the next item.
 grammar Bdl;
 
 @parser::members {
@@ -124,7 +125,10 @@ postfix
 
 argList : arg (',' arg)* ','? ;
 
-arg : (name=ident '=')? expr ;
+// Clause words are fine as argument names: step_lr(every = 2 epochs).
+arg : (name=argName '=')? expr ;
+
+argName : ident | EVERY | WITH | KEEP ;
 
 indexList : indexItem (',' indexItem)* ','? ;
 
@@ -149,7 +153,6 @@ durationUnit : EPOCH | EPOCHS | ITERATION | ITERATIONS ;
 
 ident
   : IDENT
-  | EVERY | WITH | KEEP
   | EPOCH | EPOCHS | ITERATION | ITERATIONS
   ;
 
@@ -169,10 +172,11 @@ PIPELINE : 'pipeline' ;
 TRAIN    : 'train' ;
 TRUE     : 'true' ;
 FALSE    : 'false' ;
-// Contextual words (see `ident`).
+// Train clauses.
 EVERY      : 'every' ;
 WITH       : 'with' ;
 KEEP       : 'keep' ;
+// Duration units, usable as names elsewhere (see `ident`).
 EPOCH      : 'epoch' ;
 EPOCHS     : 'epochs' ;
 ITERATION  : 'iteration' ;

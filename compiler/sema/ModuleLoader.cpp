@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -83,12 +84,31 @@ public:
     if (ec) canonical = path;
     for (size_t i = 0; i < stack_.size(); ++i) {
       if (stack_[i].path != canonical) continue;
+      // Bare file names, unless two files of the cycle share one: then paths
+      // relative to the first file's folder.
+      std::set<std::string> names;
+      for (size_t k = i; k < stack_.size(); ++k) names.insert(stack_[k].path.filename().string());
+      bool ambiguous = names.size() < stack_.size() - i;
+      fs::path base = stack_[i].path.parent_path(); // the folder all of them share
+      for (size_t k = i + 1; k < stack_.size(); ++k) {
+        fs::path common;
+        auto a = base.begin();
+        for (auto b = stack_[k].path.begin(); a != base.end() && b != stack_[k].path.end() && *a == *b; ++a, ++b)
+          common /= *a;
+        base = common;
+      }
+      auto shown = [&](const fs::path& p) {
+        if (!ambiguous) return p.filename().string();
+        std::error_code rel;
+        fs::path r = fs::relative(p, base, rel);
+        return rel || r.empty() ? p.string() : r.string();
+      };
       std::string cycle;
-      for (size_t k = i; k < stack_.size(); ++k) cycle += stack_[k].path.filename().string() + " -> ";
-      cycle += canonical.filename().string();
+      for (size_t k = i; k < stack_.size(); ++k) cycle += shown(stack_[k].path) + " -> ";
+      cycle += shown(canonical);
       Diagnostic& d = diags_.error(importedAt, "import cycle: " + cycle);
       for (size_t k = i + 1; k < stack_.size(); ++k)
-        d.notes.push_back({stack_[k].importedAt, fmt::format("{} is imported here", stack_[k].path.filename().string())});
+        d.notes.push_back({stack_[k].importedAt, fmt::format("{} is imported here", shown(stack_[k].path))});
       d.hint = "move what both modules need into a third module that imports neither";
       return -1;
     }

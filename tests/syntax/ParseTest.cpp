@@ -101,9 +101,11 @@ train T {
   EXPECT_TRUE(train->items[3].keep);
 }
 
-TEST(Parse, ContextualWordsStayUsableAsNames) {
-  auto p = parse("def f(every: int, epochs: int, keep: int) {\n  with = every + epochs\n  return with\n}\n");
+TEST(Parse, DurationUnitsStayUsableAsNamesButClauseWordsAreReserved) {
+  auto p = parse("def f(epochs: int, iteration: int) {\n  epoch = epochs + iteration\n  return epoch\n}\n");
   EXPECT_TRUE(p->module) << p->errors();
+  auto q = parse("def f(every: int) {\n  return every\n}\n");
+  EXPECT_FALSE(q->module);
 }
 
 TEST(Parse, ControlFlowLambdasAndIndexing) {

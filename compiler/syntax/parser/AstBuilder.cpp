@@ -301,7 +301,8 @@ private:
         std::vector<Arg> args;
         if (auto* list = call->argList())
           for (P::ArgContext* a : list->arg())
-            args.push_back({a->name ? std::optional<Ident>(ident(a->name)) : std::nullopt, expr(a->expr())});
+            args.push_back({a->name ? std::optional<Ident>(Ident{a->name->getText(), range(a->name)}) : std::nullopt,
+                            expr(a->expr())});
         acc = std::make_unique<Call>(r, std::move(acc), std::move(args));
       } else if (auto* index = dynamic_cast<P::IndexSuffixContext*>(p)) {
         std::vector<IndexItem> items;

@@ -45,7 +45,7 @@ std::string expectedPhrase(const IntervalSet& set, const antlr4::dfa::Vocabulary
   if (containsAll(set, {L::PARAM, L::RETURN, L::FOR}))
     return has(set, L::RBRACE) ? "a statement or '}'" : "a statement";
   if (has(set, L::ASSIGN) && has(set, L::UPDATE)) return "'=' or '<-'";
-  if (has(set, L::IDENT) && has(set, L::STRING)) return "a module name or a file path";
+  if (has(set, L::IDENT) && has(set, L::STRING) && !has(set, L::LPAREN)) return "a module name or a file path";
   if (has(set, L::IDENT)) return "a name";
   if (has(set, L::INT) && has(set, L::FLOAT)) return "a number";
   std::vector<std::string> names;
@@ -76,7 +76,9 @@ void SyntaxErrorStrategy::reportFailedPredicate(antlr4::Parser* parser, const an
   antlr4::Token* offending = e.getOffendingToken() ? e.getOffendingToken() : parser->getCurrentToken();
   size_t index = offending->getTokenIndex();
   if (index == lastReportedIndex_ || diags_.limitReached() || index == 0) return;
+  if (offending->getLine() == lastReportedLine_ && offending->getType() != antlr4::Token::EOF) return;
   lastReportedIndex_ = index;
+  lastReportedLine_ = offending->getLine();
   const antlr4::Token* prev = tokens_[index - 1];
   Diagnostic& d = diags_.error(rangeAfter(file_, prev), fmt::format("expected an expression after '{}'", prev->getText()));
   size_t p = prev->getType();
@@ -128,11 +130,13 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
                                  Situation situation) {
   if (!offending) offending = parser->getCurrentToken();
   size_t index = offending->getTokenIndex();
-  if (index == lastReportedIndex_ || diags_.limitReached()) return;
-  lastReportedIndex_ = index;
-  const antlr4::dfa::Vocabulary& vocab = parser->getVocabulary();
   size_t type = offending->getType();
   bool atEof = type == antlr4::Token::EOF;
+  if (index == lastReportedIndex_ || diags_.limitReached()) return;
+  if (offending->getLine() == lastReportedLine_ && !atEof) return;
+  lastReportedIndex_ = index;
+  lastReportedLine_ = offending->getLine();
+  const antlr4::dfa::Vocabulary& vocab = parser->getVocabulary();
 
   // The brackets still open before the offending token, innermost last.
   std::vector<size_t> open;
@@ -172,6 +176,16 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
     // `a +` or `x =>` with nothing after it on the line.
     message = fmt::format("expected an expression after '{}'", prev->getText());
     where = rangeAfter(file_, prev);
+  } else if (prev && (prev->getType() == L::EVERY || prev->getType() == L::WITH || prev->getType() == L::KEEP)) {
+    // A train clause without its value.
+    const char* what = prev->getType() == L::EVERY  ? "a duration after 'every', such as 'every 1 epoch'"
+                       : prev->getType() == L::WITH ? "a list after 'with', such as 'with [accuracy(logits, label)]'"
+                                                    : "a count after 'keep', such as 'keep 3'";
+    message = fmt::format("expected {}, found {}", what, describeToken(offending));
+    if (onLaterLine) where = rangeAfter(file_, prev);
+  } else if (type == L::ASSIGN && closer == L::RPAREN && prev &&
+             (prev->getType() == L::COMMA || prev->getType() == L::LPAREN)) {
+    message = "expected an argument name before '='";
   } else if (type == L::COMMA && prev && (prev->getType() == L::COMMA || isOpener(prev->getType()))) {
     message = fmt::format("unexpected ','; expected {}", has(expected, L::IDENT) && !expectsExpression(expected)
                                                              ? "a name" : "an expression");

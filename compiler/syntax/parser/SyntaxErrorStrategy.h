@@ -40,6 +40,7 @@ private:
   const std::vector<antlr4::Token*>& tokens_;
   DiagnosticEngine& diags_;
   size_t lastReportedIndex_ = SIZE_MAX;
+  size_t lastReportedLine_ = 0; // a second error on one line is nearly always an echo of the first
   std::set<size_t> reportedOpeners_; // brackets already reported unclosed count as closed
   int conjuredBraces_ = 0; // '{' reported missing; their '}' will be missing at EOF too
 };
