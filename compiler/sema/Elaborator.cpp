@@ -128,26 +128,30 @@ ir::ValueId Elaborator::check(ir::Expected<ir::ValueId> result, SourceRange rang
 // ---- lookups -----------------------------------------------------------
 
 Value lookupGlobal(Elaborator& e, size_t module, const std::string& name) {
-  const LoadedModule& m = e.program_.modules.at(module);
-  for (const DeclPtr& d : m.ast->decls) {
-    if (auto* def = d->as<DefDecl>(); def && def->name.name == name) {
-      Value v;
-      v.kind = Value::Kind::Fn;
-      v.def = def;
-      v.module = module;
-      return v;
-    }
-    if (auto* imp = d->as<ImportDecl>(); imp && imp->boundName() == name) {
-      auto it = m.imports.find(imp);
-      if (it != m.imports.end()) {
+  auto [it, fresh] = e.globals_.try_emplace(module);
+  std::map<std::string, Value>& names = it->second;
+  if (fresh) {
+    // The first declaration of a name wins, as a lookup in source order would.
+    const LoadedModule& m = e.program_.modules.at(module);
+    for (const DeclPtr& d : m.ast->decls) {
+      if (auto* def = d->as<DefDecl>()) {
+        Value v;
+        v.kind = Value::Kind::Fn;
+        v.def = def;
+        v.module = module;
+        names.try_emplace(def->name.name, v);
+      } else if (auto* imp = d->as<ImportDecl>()) {
+        auto target = m.imports.find(imp);
+        if (target == m.imports.end()) continue;
         Value v;
         v.kind = Value::Kind::Module;
-        v.module = it->second;
-        return v;
+        v.module = target->second;
+        names.try_emplace(imp->boundName(), v);
       }
     }
   }
-  return {};
+  auto found = names.find(name);
+  return found == names.end() ? Value{} : found->second;
 }
 
 Value Elaborator::lookup(const std::string& name, SourceRange range) {

@@ -103,6 +103,9 @@ private:
   uint64_t dropoutCount_ = 0;
   int depth_ = 0;
 
+  // Each module's top-level names (defs and imports), built on first use.
+  std::map<size_t, std::map<std::string, Value>> globals_;
+
   friend Value lookupGlobal(Elaborator&, size_t module, const std::string& name);
 };
 

@@ -194,8 +194,8 @@ std::unique_ptr<ast::Module> parseModule(const SourceManager& sources, FileId id
       tree = parser.file();
     }
   } catch (const NestedTooDeep& e) {
-    diags.error(syntax::tokenRange(id, e.at), fmt::format("expression nested more than {} deep", kMaxNesting))
-        .hint = "split the expression with intermediate names";
+    diags.error(syntax::tokenRange(id, e.at), fmt::format("code nested more than {} levels deep", kMaxNesting))
+        .hint = "split deep expressions with intermediate names, and long 'else if' chains into separate 'if's";
     return nullptr;
   } catch (const antlr4::RuntimeException& e) {
     // ANTLR's recovery handles every syntax error; reaching here is our bug.
