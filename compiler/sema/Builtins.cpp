@@ -33,7 +33,7 @@ class Args {
 public:
   Args(Elaborator& e, const std::string& fn, const std::vector<ParamSpec>& params, std::vector<CallArg> given,
        SourceRange range)
-      : e_(e), fn_(fn), range_(range), values_(params.size()) {
+      : e_(e), fn_(fn), range_(range), params_(params), values_(params.size()) {
     size_t positional = 0;
     for (CallArg& a : given) {
       size_t k = 0;
@@ -47,11 +47,13 @@ public:
           std::vector<std::string> names;
           for (const ParamSpec& p : params) names.push_back(p.name);
           std::string near = closestName(*a.name, names);
-          e.fail(a.range, fmt::format("{}() has no parameter '{}'", fn, *a.name),
+          e.fail(a.nameRange, fmt::format("{}() has no parameter '{}'", fn, *a.name),
                  near.empty() ? "" : fmt::format("did you mean '{}'?", near));
         }
       }
-      if (values_[k]) e.fail(a.range, fmt::format("{}() is given '{}' twice", fn, params[k].name));
+      if (values_[k])
+        e.fail(a.nameRange, fmt::format("{}() is given '{}' twice", fn, params[k].name), {},
+               {{values_[k]->nameRange, "first given here"}});
       values_[k] = std::move(a);
     }
     for (size_t k = 0; k < params.size(); ++k)
@@ -67,10 +69,18 @@ public:
   ir::ValueId tensor(size_t k, std::optional<DType> like = std::nullopt) const {
     return e_.asTensor(value(k), range(k), like);
   }
-  int64_t integer(size_t k, int64_t fallback) const { return has(k) ? e_.asInt(value(k), range(k), "this argument") : fallback; }
-  double number(size_t k, double fallback) const { return has(k) ? e_.asNumber(value(k), range(k), "this argument") : fallback; }
-  bool flag(size_t k, bool fallback) const { return has(k) ? e_.asBool(value(k), range(k), "this argument") : fallback; }
-  std::vector<int64_t> ints(size_t k) const { return has(k) ? e_.asIntList(value(k), range(k), "this argument") : std::vector<int64_t>{}; }
+  // "softmax()'s 'axis'", for messages about one argument.
+  std::string what(size_t k) const { return fmt::format("{}()'s '{}'", fn_, params_[k].name); }
+  // The IR's operand k is parameter k: its name in the user's terms.
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const ParamSpec& p : params_) out.push_back("'" + p.name + "'");
+    return out;
+  }
+  int64_t integer(size_t k, int64_t fallback) const { return has(k) ? e_.asInt(value(k), range(k), what(k).c_str()) : fallback; }
+  double number(size_t k, double fallback) const { return has(k) ? e_.asNumber(value(k), range(k), what(k).c_str()) : fallback; }
+  bool flag(size_t k, bool fallback) const { return has(k) ? e_.asBool(value(k), range(k), what(k).c_str()) : fallback; }
+  std::vector<int64_t> ints(size_t k) const { return has(k) ? e_.asIntList(value(k), range(k), what(k).c_str()) : std::vector<int64_t>{}; }
   std::array<int64_t, 2> pair(size_t k, int64_t fallback) const {
     if (!has(k)) return {fallback, fallback};
     std::vector<int64_t> v = ints(k);
@@ -83,6 +93,7 @@ private:
   Elaborator& e_;
   std::string fn_;
   SourceRange range_;
+  std::vector<ParamSpec> params_;
   std::vector<std::optional<CallArg>> values_;
 };
 
@@ -93,15 +104,16 @@ struct Builtin {
   Lowering lower;
 };
 
-Value tensorOf(Elaborator& e, ir::Expected<ir::ValueId> r, SourceRange range, std::vector<Value> operands) {
-  return Value::ofTensor(e.check(std::move(r), range, operands));
+Value tensorOf(Elaborator& e, ir::Expected<ir::ValueId> r, SourceRange range, std::vector<Value> operands,
+               const std::vector<std::string>& names = {}) {
+  return Value::ofTensor(e.check(std::move(r), range, operands, names));
 }
 
 // Unary element-wise: folded at compile time on numbers.
 Builtin unary(ir::Expected<ir::ValueId> (ir::GraphBuilder::*op)(ir::ValueId), double (*fold)(double)) {
   return {parseSpec({"x"}), [op, fold](Elaborator& e, const Args& a, SourceRange r) {
             if (fold && a.value(0).isNumber()) return Value::ofFloat(fold(a.value(0).number()));
-            return tensorOf(e, (e.builder().*op)(a.tensor(0)), r, {a.operand(0)});
+            return tensorOf(e, (e.builder().*op)(a.tensor(0)), r, {a.operand(0)}, a.names());
           }};
 }
 
@@ -110,21 +122,23 @@ Builtin binaryOp(ir::Expected<ir::ValueId> (ir::GraphBuilder::*op)(ir::ValueId, 
             std::optional<DType> like;
             for (size_t k : {0, 1})
               if (a.value(k).kind == Value::Kind::Tensor) like = e.typeOf(a.value(k).tensor).dtype;
-            return tensorOf(e, (e.builder().*op)(a.tensor(0, like), a.tensor(1, like)), r, {a.operand(0), a.operand(1)});
+            return tensorOf(e, (e.builder().*op)(a.tensor(0, like), a.tensor(1, like)), r, {a.operand(0), a.operand(1)}, a.names());
           }};
 }
 
 using Reduce = ir::Expected<ir::ValueId> (ir::GraphBuilder::*)(ir::ValueId, std::vector<int64_t>, bool);
 Builtin reduction(Reduce op) {
   return {parseSpec({"x", "axis=", "keepdims="}), [op](Elaborator& e, const Args& a, SourceRange r) {
-            return tensorOf(e, (e.builder().*op)(a.tensor(0), a.ints(1), a.flag(2, false)), r, {a.operand(0)});
+            // axis = [] reduces over no axis, as in NumPy; no axis at all reduces them all.
+            if (a.has(1) && a.ints(1).empty()) return Value::ofTensor(a.tensor(0));
+            return tensorOf(e, (e.builder().*op)(a.tensor(0), a.ints(1), a.flag(2, false)), r, {a.operand(0)}, a.names());
           }};
 }
 
 using Loss2 = ir::Expected<ir::ValueId> (ir::GraphBuilder::*)(ir::ValueId, ir::ValueId);
 Builtin loss(Loss2 op, const char* first, const char* second) {
   return {parseSpec({first, second}), [op](Elaborator& e, const Args& a, SourceRange r) {
-            return tensorOf(e, (e.builder().*op)(a.tensor(0), a.tensor(1)), r, {a.operand(0), a.operand(1)});
+            return tensorOf(e, (e.builder().*op)(a.tensor(0), a.tensor(1)), r, {a.operand(0), a.operand(1)}, a.names());
           }};
 }
 
@@ -155,10 +169,10 @@ const std::map<std::string, Builtin>& table() {
     m["softplus"] = unary(&B::softplus, [](double x) { return std::log1p(std::exp(x)); });
     m["identity"] = {parseSpec({"x"}), [](Elaborator&, const Args& a, SourceRange) { return a.value(0); }};
     m["leaky_relu"] = {parseSpec({"x", "alpha="}), [](Elaborator& e, const Args& a, SourceRange r) {
-                         return tensorOf(e, e.builder().leakyRelu(a.tensor(0), a.number(1, 0.01)), r, {a.operand(0)});
+                         return tensorOf(e, e.builder().leakyRelu(a.tensor(0), a.number(1, 0.01)), r, {a.operand(0)}, a.names());
                        }};
     m["elu"] = {parseSpec({"x", "alpha="}), [](Elaborator& e, const Args& a, SourceRange r) {
-                  return tensorOf(e, e.builder().elu(a.tensor(0), a.number(1, 1.0)), r, {a.operand(0)});
+                  return tensorOf(e, e.builder().elu(a.tensor(0), a.number(1, 1.0)), r, {a.operand(0)}, a.names());
                 }};
     m["pow"] = binaryOp(&B::pow);
     m["maximum"] = binaryOp(&B::maximum);
@@ -172,10 +186,10 @@ const std::map<std::string, Builtin>& table() {
                   }};
     m["cast"] = {parseSpec({"x", "dtype"}), [](Elaborator& e, const Args& a, SourceRange r) {
                    if (a.value(1).kind != Value::Kind::DType) e.fail(a.range(1), "cast() takes an element type such as f32");
-                   return tensorOf(e, e.builder().cast(a.tensor(0), a.value(1).dtype), r, {a.operand(0)});
+                   return tensorOf(e, e.builder().cast(a.tensor(0), a.value(1).dtype), r, {a.operand(0)}, a.names());
                  }};
     m["transpose"] = {parseSpec({"x", "perm="}), [](Elaborator& e, const Args& a, SourceRange r) {
-                        return tensorOf(e, e.builder().transpose(a.tensor(0), a.ints(1)), r, {a.operand(0)});
+                        return tensorOf(e, e.builder().transpose(a.tensor(0), a.ints(1)), r, {a.operand(0)}, a.names());
                       }};
     m["reshape"] = {parseSpec({"x", "shape"}), [](Elaborator& e, const Args& a, SourceRange r) {
                       return tensorOf(e, e.builder().reshape(a.tensor(0), shapeList(e, a.value(1), a.range(1))), r,
@@ -191,24 +205,26 @@ const std::map<std::string, Builtin>& table() {
                        e.fail(a.range(0), "concat() takes a list of tensors: concat([a, b], axis)");
                      std::vector<ir::ValueId> xs;
                      for (const Value& v : list.items) xs.push_back(e.asTensor(v, a.range(0)));
-                     return tensorOf(e, e.builder().concat(xs, a.integer(1, 0)), r, list.items);
+                     std::vector<std::string> names;
+                     for (size_t k = 0; k < xs.size(); ++k) names.push_back(fmt::format("item {} of the list", k));
+                     return tensorOf(e, e.builder().concat(xs, a.integer(1, 0)), r, list.items, names);
                    }};
     m["slice"] = {parseSpec({"x", "axis", "start", "end"}), [](Elaborator& e, const Args& a, SourceRange r) {
                     return tensorOf(e, e.builder().slice(a.tensor(0), a.integer(1, 0), a.integer(2, 0), a.integer(3, 0)), r,
                                     {a.operand(0)});
                   }};
     m["one_hot"] = {parseSpec({"labels", "classes"}), [](Elaborator& e, const Args& a, SourceRange r) {
-                      return tensorOf(e, e.builder().oneHot(a.tensor(0), a.integer(1, 0)), r, {a.operand(0)});
+                      return tensorOf(e, e.builder().oneHot(a.tensor(0), a.integer(1, 0)), r, {a.operand(0)}, a.names());
                     }};
     m["sum"] = reduction(&B::sum);
     m["mean"] = reduction(&B::mean);
     m["max"] = reduction(&B::max);
     m["min"] = reduction(&B::min);
     m["softmax"] = {parseSpec({"x", "axis="}), [](Elaborator& e, const Args& a, SourceRange r) {
-                      return tensorOf(e, e.builder().softmax(a.tensor(0), a.integer(1, -1)), r, {a.operand(0)});
+                      return tensorOf(e, e.builder().softmax(a.tensor(0), a.integer(1, -1)), r, {a.operand(0)}, a.names());
                     }};
     m["log_softmax"] = {parseSpec({"x", "axis="}), [](Elaborator& e, const Args& a, SourceRange r) {
-                          return tensorOf(e, e.builder().logSoftmax(a.tensor(0), a.integer(1, -1)), r, {a.operand(0)});
+                          return tensorOf(e, e.builder().logSoftmax(a.tensor(0), a.integer(1, -1)), r, {a.operand(0)}, a.names());
                         }};
     m["argmax"] = {parseSpec({"x", "axis=", "keepdims="}), [](Elaborator& e, const Args& a, SourceRange r) {
                      return tensorOf(e, e.builder().argmax(a.tensor(0), a.integer(1, -1), a.flag(2, false)), r,
@@ -221,7 +237,18 @@ const std::map<std::string, Builtin>& table() {
                      o.padding = a.pair(3, 0);
                      o.dilation = a.pair(4, 1);
                      o.groups = a.integer(5, 1);
-                     return tensorOf(e, e.builder().conv2d(a.tensor(0), a.tensor(1), o), r, {a.operand(0), a.operand(1)});
+                     // Bounds that keep the shape arithmetic far from overflow.
+                     constexpr int64_t kLimit = 1 << 20;
+                     auto within = [&](size_t k, const std::array<int64_t, 2>& v, int64_t lo) {
+                       for (int64_t x : v)
+                         if (x < lo || x > kLimit)
+                           e.fail(a.range(k), fmt::format("{} must be between {} and {}, got {}", a.what(k), lo, kLimit, x));
+                     };
+                     within(2, o.stride, 1);
+                     within(3, o.padding, 0);
+                     within(4, o.dilation, 1);
+                     within(5, {o.groups, o.groups}, 1);
+                     return tensorOf(e, e.builder().conv2d(a.tensor(0), a.tensor(1), o), r, {a.operand(0), a.operand(1)}, a.names());
                    }};
     auto pool = [](bool isMax) {
       return Builtin{parseSpec({"x", "size", "stride=", "padding="}), [isMax](Elaborator& e, const Args& a, SourceRange r) {
@@ -229,20 +256,25 @@ const std::map<std::string, Builtin>& table() {
                        o.size = a.pair(1, 2);
                        o.stride = a.has(2) ? a.pair(2, 0) : o.size;
                        o.padding = a.pair(3, 0);
+                       for (size_t k : {1, 2})
+                         for (int64_t v : k == 1 ? o.size : o.stride)
+                           if (v <= 0) e.fail(a.range(k), fmt::format("{} must be positive, got {}", a.what(k), v));
+                       for (int64_t v : o.padding)
+                         if (v < 0) e.fail(a.range(3), fmt::format("{} must not be negative, got {}", a.what(3), v));
                        ir::ValueId x = a.tensor(0);
-                       return tensorOf(e, isMax ? e.builder().maxPool2d(x, o) : e.builder().avgPool2d(x, o), r, {a.operand(0)});
+                       return tensorOf(e, isMax ? e.builder().maxPool2d(x, o) : e.builder().avgPool2d(x, o), r, {a.operand(0)}, a.names());
                      }};
     };
     m["max_pool2d"] = pool(true);
     m["avg_pool2d"] = pool(false);
     m["global_avg_pool"] = {parseSpec({"x"}), [](Elaborator& e, const Args& a, SourceRange r) {
-                              return tensorOf(e, e.builder().globalAvgPool(a.tensor(0)), r, {a.operand(0)});
+                              return tensorOf(e, e.builder().globalAvgPool(a.tensor(0)), r, {a.operand(0)}, a.names());
                             }};
     m["dropout"] = {parseSpec({"x", "p="}), [](Elaborator& e, const Args& a, SourceRange r) {
                       double p = a.number(1, 0.5);
                       if (p < 0 || p >= 1) e.fail(a.range(1), fmt::format("dropout probability must be in [0, 1), got {}", p));
                       if (!e.options().training) return a.value(0); // evaluation: the identity
-                      return tensorOf(e, e.builder().dropout(a.tensor(0), p, e.nextDropoutSeed()), r, {a.operand(0)});
+                      return tensorOf(e, e.builder().dropout(a.tensor(0), p, e.nextDropoutSeed()), r, {a.operand(0)}, a.names());
                     }};
     m["embedding"] = loss(&B::embedding, "ids", "table");
     m["cross_entropy"] = loss(&B::crossEntropy, "logits", "labels");

@@ -13,6 +13,7 @@ using namespace ast;
 namespace {
 
 constexpr int kMaxCallDepth = 64;
+constexpr int64_t kMaxUnrolled = 100000;
 
 bool isDTypeName(const std::string& s) { return dtypeFromName(s).has_value(); }
 
@@ -57,9 +58,21 @@ void Elaborator::at(SourceRange range) {
 uint64_t Elaborator::nextDropoutSeed() { return options_.seed * 1000003u + (++dropoutCount_); }
 
 void Elaborator::fail(SourceRange range, std::string message, std::string hint, std::vector<DiagnosticNote> notes) {
+  // The IR words some hints into its messages: show them as hints.
+  if (size_t at = message.find("; hint: "); at != std::string::npos) {
+    if (hint.empty()) hint = message.substr(at + 8);
+    message.resize(at);
+  }
   Diagnostic& d = diags_.error(range, std::move(message));
   for (DiagnosticNote& n : notes) d.notes.push_back(std::move(n));
-  for (size_t i = frames_.size(); i-- > 1;) {
+  // The call stack, innermost first; a deep one shows its two ends.
+  constexpr size_t kShown = 4;
+  size_t calls = frames_.size() - 1;
+  for (size_t k = 0; k < calls; ++k) {
+    size_t i = frames_.size() - 1 - k;
+    if (calls > 2 * kShown && k == kShown)
+      d.notes.push_back({{}, fmt::format("... {} more calls ...", calls - 2 * kShown)});
+    if (calls > 2 * kShown && k >= kShown && k < calls - kShown) continue;
     const Frame& f = frames_[i];
     d.notes.push_back({f.callSite, fmt::format("in '{}', called here as '{}'", f.def->name.name, f.prefix)});
   }
@@ -208,23 +221,25 @@ std::optional<ir::Graph> Elaborator::model(ModelRef ref) {
         frame().scope->names[p.name.name] = Value::ofTensor(id, origins);
         continue;
       }
+      if (p.type.hasDims) {
+        std::string near = closestName(typeName, {"f32", "f64", "i32", "i64", "bool"});
+        fail(p.type.name.range, fmt::format("unknown element type '{}'", typeName),
+             near.empty() ? "the element types are f32, f64, i32, i64 and bool" : fmt::format("did you mean '{}'?", near));
+      }
       if (!p.defaultValue)
         fail(p.range, fmt::format("model argument '{}' needs a default value", p.name.name),
              "a model's compile-time arguments are fixed when it is compiled");
       frame().scope->names[p.name.name] = bindTyped(p.type, eval(*p.defaultValue), p.defaultValue->range,
                                                      fmt::format("argument '{}'", p.name.name));
     }
-    std::vector<Value> results = runBody(ref.decl->body);
-    if (results.size() != ref.decl->results.size() && !ref.decl->results.empty())
-      fail(ref.decl->name.range, fmt::format("model '{}' returns {} values but declares {}", ref.decl->name.name,
-                                             results.size(), ref.decl->results.size()));
+    std::vector<Value> results = checkResults(*ref.decl, runBody(ref.decl->body), "the result");
+    if (results.empty()) fail(ref.decl->name.range, fmt::format("model '{}' returns nothing", ref.decl->name.name));
     for (size_t i = 0; i < results.size(); ++i) {
-      Value r = i < ref.decl->results.size()
-                    ? bindTyped(ref.decl->results[i], results[i], ref.decl->results[i].range, "the result")
-                    : results[i];
       std::string name = results.size() == 1 ? "out" : fmt::format("out{}", i);
-      SourceRange where = ref.decl->name.range;
-      check(builder_.output(name, asTensor(r, where)), where, {});
+      SourceRange where = i < frame().returnRanges.size() ? frame().returnRanges[i] : ref.decl->name.range;
+      if (results[i].kind != Value::Kind::Tensor)
+        fail(where, fmt::format("a model returns tensors, not {}", describeKind(results[i])));
+      check(builder_.output(name, results[i].tensor), where, {});
     }
     frames_.clear();
     ir::Graph graph = builder_.finish();
@@ -265,6 +280,8 @@ Value Elaborator::callValue(const Value& callee, std::vector<CallArg> args, Sour
 
 Value Elaborator::callLambda(const Value& fn, std::vector<CallArg> args, SourceRange range) {
   const Lambda& l = *fn.lambda;
+  if (depth_ >= kMaxCallDepth)
+    fail(range, fmt::format("calls nested more than {} deep", kMaxCallDepth), "does this function call itself? BDL has no recursion");
   if (args.size() != l.params.size())
     fail(range, fmt::format("this function takes {} argument{}, not {}", l.params.size(), l.params.size() == 1 ? "" : "s",
                             args.size()));
@@ -273,7 +290,9 @@ Value Elaborator::callLambda(const Value& fn, std::vector<CallArg> args, SourceR
   for (size_t i = 0; i < args.size(); ++i) scope->names[l.params[i].name] = args[i].value;
   std::shared_ptr<Scope> saved = frame().scope;
   frame().scope = scope;
+  ++depth_;
   Value result = eval(*l.body);
+  --depth_;
   frame().scope = saved;
   return result;
 }
@@ -310,11 +329,13 @@ std::vector<Value> Elaborator::callDef(const Value& fn, std::vector<CallArg> arg
       std::vector<std::string> names;
       for (const ParamDecl& p : def.params) names.push_back(p.name.name);
       std::string near = closestName(*a.name, names);
-      fail(a.range, fmt::format("'{}' has no parameter '{}'", def.name.name, *a.name),
+      fail(a.nameRange, fmt::format("'{}' has no parameter '{}'", def.name.name, *a.name),
            near.empty() ? "" : fmt::format("did you mean '{}'?", near),
            {{def.name.range, fmt::format("'{}' is defined here", def.name.name)}});
     }
-    if (bound[k]) fail(a.range, fmt::format("argument '{}' is given twice", *a.name));
+    if (bound[k])
+      fail(a.nameRange, fmt::format("argument '{}' is given twice", *a.name), {},
+           {{bound[k]->nameRange, "first given here"}});
     bound[k] = &a;
   }
 
@@ -348,13 +369,7 @@ std::vector<Value> Elaborator::callDef(const Value& fn, std::vector<CallArg> arg
     if (typed.kind == Value::Kind::Int) typed.dimOrigin = DimOrigin{p.name.name, where};
     frame().scope->names[p.name.name] = typed;
   }
-  std::vector<Value> results = runBody(def.body);
-  if (!def.results.empty() && results.size() != def.results.size())
-    fail(def.name.range, fmt::format("'{}' returns {} value{} but declares {}", def.name.name, results.size(),
-                                     results.size() == 1 ? "" : "s", def.results.size()));
-  for (size_t i = 0; i < results.size() && i < def.results.size(); ++i)
-    results[i] = bindTyped(def.results[i], results[i], def.results[i].range,
-                           fmt::format("the result of '{}'", def.name.name));
+  std::vector<Value> results = checkResults(def, runBody(def.body), fmt::format("the result of '{}'", def.name.name));
   frames_.pop_back();
   --depth_;
   return results;
@@ -362,8 +377,26 @@ std::vector<Value> Elaborator::callDef(const Value& fn, std::vector<CallArg> arg
 
 // ---- types -------------------------------------------------------------
 
+std::vector<Value> Elaborator::checkResults(const DefDecl& def, std::vector<Value> results, const std::string& what) {
+  if (def.results.empty()) return results;
+  SourceRange at = frame().returnAt.valid() ? frame().returnAt : def.name.range;
+  SourceRange declared = {def.results.front().range.file, def.results.front().range.begin, def.results.back().range.end};
+  if (results.size() != def.results.size())
+    fail(at,
+         results.empty() ? fmt::format("'{}' ends without returning its result", def.name.name)
+                         : fmt::format("'{}' returns {} value{} but declares {}", def.name.name, results.size(),
+                                       results.size() == 1 ? "" : "s", def.results.size()),
+         {}, {{declared, "the results are declared here"}});
+  for (size_t i = 0; i < results.size(); ++i) {
+    SourceRange where = i < frame().returnRanges.size() ? frame().returnRanges[i] : at;
+    results[i] = bindTyped(def.results[i], results[i], where, what);
+  }
+  return results;
+}
+
 Value Elaborator::bindTyped(const TypeExpr& type, const Value& value, SourceRange valueRange, const std::string& what) {
   const std::string& t = type.name.name;
+  auto article = [](std::string_view t) { return t[0] == 'f' || t[0] == 'i' ? "an" : "a"; };
   auto mismatch = [&](const std::string& expected) {
     fail(valueRange, fmt::format("{} must be {}, not {}", what, expected, describeKind(value)), {},
          {{type.range, "declared here"}});
@@ -396,10 +429,10 @@ Value Elaborator::bindTyped(const TypeExpr& type, const Value& value, SourceRang
     std::string near = closestName(t, {"f32", "f64", "i32", "i64", "bool", "int", "float", "str", "fn"});
     fail(type.name.range, fmt::format("unknown type '{}'", t), near.empty() ? "" : fmt::format("did you mean '{}'?", near));
   }
-  if (value.kind != Value::Kind::Tensor) mismatch(fmt::format("a {} tensor", t));
+  if (value.kind != Value::Kind::Tensor) mismatch(fmt::format("{} {} tensor", article(t), t));
   const ir::TensorType& actual = typeOf(value.tensor);
   if (actual.dtype != *dtype)
-    fail(valueRange, fmt::format("{} must be a {} tensor, but this is {}", what, t, actual.toString()), {},
+    fail(valueRange, fmt::format("{} must be {} {} tensor, but this is {}", what, article(t), t, actual.toString()), {},
          {{type.range, "declared here"}});
   if (!type.hasDims) return value; // `f32` alone: any shape
   if (actual.rank() != static_cast<int64_t>(type.dims.size()))
@@ -444,6 +477,8 @@ Value Elaborator::bindTyped(const TypeExpr& type, const Value& value, SourceRang
 }
 
 ir::Dims Elaborator::concreteDims(const TypeExpr& type, std::vector<std::optional<DimOrigin>>& origins) {
+  constexpr int64_t kMaxElements = int64_t(1) << 36; // 256 GiB of f32
+  int64_t elements = 1;
   ir::Dims dims;
   for (const ExprPtr& d : type.dims) {
     Value v = eval(*d);
@@ -452,6 +487,9 @@ ir::Dims Elaborator::concreteDims(const TypeExpr& type, std::vector<std::optiona
            "parameters cannot depend on the batch size");
     int64_t n = v.kind == Value::Kind::Dim ? v.dim.value : asInt(v, d->range, "a dimension");
     if (n <= 0) fail(d->range, fmt::format("dimension must be positive, got {}", n));
+    if (__builtin_mul_overflow(elements, n, &elements) || elements > kMaxElements)
+      fail(type.range, fmt::format("{} has more than {} elements", type.name.name + "[...]", kMaxElements),
+           "a parameter or state must fit in memory");
     dims.push_back(ir::Dim::of(n));
     origins.push_back(v.dimOrigin);
   }
@@ -482,7 +520,10 @@ ir::Initializer Elaborator::initializer(const Expr& e) {
                                                   "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"};
   if (!name || std::find(kInits.begin(), kInits.end(), name->name) == kInits.end()) {
     std::string near = name ? closestName(name->name, kInits) : "";
-    fail(e.range, "an initial value must be an initializer call such as glorot_uniform() or zeros()",
+    fail(e.range,
+         name && !isBuiltinFunction(name->name) && lookupGlobal(*this, frame().module, name->name).kind == Value::Kind::None
+             ? fmt::format("unknown initializer '{}'", name->name)
+             : std::string("an initial value must be an initializer call such as glorot_uniform() or zeros()"),
          near.empty() ? "the initializers are zeros() ones() constant(v) uniform(lo, hi) normal(mean, std) "
                         "glorot_uniform() glorot_normal() he_uniform() he_normal()"
                       : fmt::format("did you mean '{}'?", near));
@@ -539,11 +580,16 @@ void Elaborator::statement(const Stmt& s, std::vector<Value>& returned, bool& do
     if (!isState)
       fail(u.target.range, fmt::format("'{}' is not a state of this definition", u.target.name),
            "'<-' updates a tensor declared with 'state NAME: TYPE = INITIALIZER'");
-    if (!options_.training) return; // updates run in training only
+    // The value is checked in both modes; updates run in training only.
     Value v = eval(*u.value);
+    if (auto it = updatedAt_.find(target->tensor); it != updatedAt_.end())
+      fail(s.range, fmt::format("'{}' is updated twice", u.target.name), "compute the final value, then update once",
+           {{it->second, "first updated here"}});
+    updatedAt_[target->tensor] = s.range;
+    ir::ValueId value = asTensor(v, u.value->range, typeOf(target->tensor).dtype);
+    if (!options_.training) return;
     at(s.range);
-    check(builder_.stateUpdate(target->tensor, asTensor(v, u.value->range, typeOf(target->tensor).dtype)), s.range,
-          {*target, v});
+    check(builder_.stateUpdate(target->tensor, value), s.range, {*target, v}, {"the state", "the new value"});
     return;
   }
   case StmtKind::Assign: {
@@ -564,12 +610,20 @@ void Elaborator::statement(const Stmt& s, std::vector<Value>& returned, bool& do
   case StmtKind::Return: {
     auto& r = static_cast<const ReturnStmt&>(s);
     frame().target = "out";
+    std::vector<SourceRange> ranges;
     for (const ExprPtr& e : r.values) {
       Value v = eval(*e, r.values.size() == 1);
-      if (v.kind == Value::Kind::Tuple && r.values.size() == 1) returned = v.items;
-      else returned.push_back(v);
+      if (v.kind == Value::Kind::Tuple && r.values.size() == 1) {
+        returned = v.items;
+        ranges.assign(v.items.size(), e->range);
+      } else {
+        returned.push_back(v);
+        ranges.push_back(e->range);
+      }
     }
     frame().target.clear();
+    frame().returnAt = s.range;
+    frame().returnRanges = std::move(ranges);
     done = true;
     return;
   }
@@ -577,7 +631,12 @@ void Elaborator::statement(const Stmt& s, std::vector<Value>& returned, bool& do
     auto& f = static_cast<const ForStmt&>(s);
     int64_t from = asInt(eval(*f.from), f.from->range, "a loop bound");
     int64_t to = asInt(eval(*f.to), f.to->range, "a loop bound");
-    if (to - from > 10000) fail(f.range, fmt::format("a loop of {} iterations is unrolled; that is too many", to - from));
+    // Loops are unrolled: bound the iterations of the whole model.
+    int64_t count = 0;
+    if (to > from && (__builtin_sub_overflow(to, from, &count) || count > kMaxUnrolled - unrolled_))
+      fail(f.range, fmt::format("this loop would unroll {} iterations; a model unrolls at most {} in all",
+                                to > from && count > 0 ? std::to_string(count) : "too many", kMaxUnrolled));
+    unrolled_ += count;
     for (int64_t i = from; i < to && !done; ++i) {
       frame().scope->names[f.var.name] = Value::ofInt(i);
       frame().loopIndices.push_back(i);

@@ -20,6 +20,7 @@ struct ElaborationStopped {};
 // One argument as written at a call site.
 struct CallArg {
   std::optional<std::string> name;
+  SourceRange nameRange; // the name if given, else the value
   Value value;
   SourceRange range;
 };
@@ -40,6 +41,8 @@ public:
     std::string target; // the name being bound by the current statement
     const ast::DefDecl* def = nullptr;
     SourceRange callSite;
+    SourceRange returnAt;                  // the `return` that ended the body
+    std::vector<SourceRange> returnRanges; // one per returned value
   };
 
   Value eval(const ast::Expr& e, bool wholeValueOfBinding = false);
@@ -87,6 +90,8 @@ private:
   // Binds an argument or result to its declared type, binding new dimension
   // symbols in the current scope.
   Value bindTyped(const ast::TypeExpr& type, const Value& value, SourceRange valueRange, const std::string& what);
+  // Checks returned values against declared result types, at the `return`.
+  std::vector<Value> checkResults(const ast::DefDecl& def, std::vector<Value> results, const std::string& what);
   ir::Dims concreteDims(const ast::TypeExpr& type, std::vector<std::optional<DimOrigin>>& origins);
   std::string instanceName(SourceRange range);
   Value lookup(const std::string& name, SourceRange range);
@@ -101,6 +106,8 @@ private:
   std::map<std::string, SourceRange> fullNames_; // parameter and state names taken
   std::map<ir::ValueId, SourceRange> leafDecls_;  // where each param/state was declared
   uint64_t dropoutCount_ = 0;
+  int64_t unrolled_ = 0;                          // loop iterations unrolled so far
+  std::map<ir::ValueId, SourceRange> updatedAt_;  // each state's `<-`
   int depth_ = 0;
 
   // Each module's top-level names (defs and imports), built on first use.

@@ -56,17 +56,31 @@ std::vector<int64_t> Elaborator::asIntList(const Value& v, SourceRange range, co
 namespace {
 
 // Compile-time arithmetic and comparison on numbers.
+// Integer results that do not fit in 64 bits are errors, not wrapped values.
+struct Overflow {};
+
 std::optional<Value> foldNumbers(BinaryOp op, const Value& a, const Value& b) {
   bool ints = a.kind == Value::Kind::Int && b.kind == Value::Kind::Int;
   double x = a.number(), y = b.number();
+  int64_t r = 0;
   switch (op) {
-  case BinaryOp::Add: return ints ? Value::ofInt(a.i + b.i) : Value::ofFloat(x + y);
-  case BinaryOp::Sub: return ints ? Value::ofInt(a.i - b.i) : Value::ofFloat(x - y);
-  case BinaryOp::Mul: return ints ? Value::ofInt(a.i * b.i) : Value::ofFloat(x * y);
+  case BinaryOp::Add:
+    if (!ints) return Value::ofFloat(x + y);
+    if (__builtin_add_overflow(a.i, b.i, &r)) throw Overflow{};
+    return Value::ofInt(r);
+  case BinaryOp::Sub:
+    if (!ints) return Value::ofFloat(x - y);
+    if (__builtin_sub_overflow(a.i, b.i, &r)) throw Overflow{};
+    return Value::ofInt(r);
+  case BinaryOp::Mul:
+    if (!ints) return Value::ofFloat(x * y);
+    if (__builtin_mul_overflow(a.i, b.i, &r)) throw Overflow{};
+    return Value::ofInt(r);
   case BinaryOp::Div: return Value::ofFloat(x / y);
   case BinaryOp::Mod:
-    if (ints && b.i != 0) return Value::ofInt(a.i % b.i);
-    return std::nullopt;
+    if (!ints) return Value::ofFloat(std::fmod(x, y));
+    if (b.i == -1) return Value::ofInt(0); // INT64_MIN % -1 would trap
+    return Value::ofInt(a.i % b.i);
   case BinaryOp::Lt: return Value::ofBool(x < y);
   case BinaryOp::Le: return Value::ofBool(x <= y);
   case BinaryOp::Gt: return Value::ofBool(x > y);
@@ -90,8 +104,13 @@ Value Elaborator::binary(BinaryOp op, const Value& lhsIn, const Value& rhsIn, So
   Value lhs = concreteDimAsInt(lhsIn), rhs = concreteDimAsInt(rhsIn);
   const char* sym = spelling(op);
   if (lhs.isNumber() && rhs.isNumber()) {
-    if (op == BinaryOp::Div && rhs.number() == 0) fail(range, "division by zero in a compile-time value");
-    if (auto v = foldNumbers(op, lhs, rhs)) return *v;
+    if ((op == BinaryOp::Div || op == BinaryOp::Mod) && rhs.number() == 0)
+      fail(range, fmt::format("{} by zero in a compile-time value", op == BinaryOp::Div ? "division" : "remainder"));
+    try {
+      if (auto v = foldNumbers(op, lhs, rhs)) return *v;
+    } catch (const Overflow&) {
+      fail(range, fmt::format("{} {} {} does not fit in a 64-bit integer", lhs.i, sym, rhs.i));
+    }
     fail(opRange, fmt::format("'{}' does not apply to {} and {}", sym, describeKind(lhs), describeKind(rhs)));
   }
   if (lhs.kind == Value::Kind::Str && rhs.kind == Value::Kind::Str) {
@@ -181,7 +200,8 @@ Value Elaborator::eval(const Expr& e, bool wholeValueOfBinding) {
     std::vector<CallArg> args;
     std::string savedTarget = frame().target;
     for (const Arg& a : c.args) {
-      args.push_back({a.name ? std::optional<std::string>(a.name->name) : std::nullopt, eval(*a.value), a.value->range});
+      args.push_back({a.name ? std::optional<std::string>(a.name->name) : std::nullopt,
+                      a.name ? a.name->range : a.value->range, eval(*a.value), a.value->range});
       frame().target = savedTarget; // an argument's calls name themselves after this binding too
     }
     return callValue(callee, std::move(args), e.range, wholeValueOfBinding);
@@ -207,6 +227,9 @@ Value Elaborator::eval(const Expr& e, bool wholeValueOfBinding) {
       const ir::Dim& d = type.dims[axis];
       if (!item.isSlice) {
         int64_t i = asInt(eval(*item.lo), item.lo->range, "an index");
+        if (d.isConcrete() && i < 0 && i >= -d.value) i += d.value; // from the end, as in Python
+        if (d.isSymbolic() || i < 0 || i >= d.value)
+          fail(item.lo->range, fmt::format("index {} is out of range for dimension {} of {}", i, axis, type.toString()));
         at(e.range);
         t = check(builder_.slice(t, static_cast<int64_t>(axis), i, i + 1), e.range, {});
         dropped.push_back(static_cast<int64_t>(axis));
@@ -232,7 +255,10 @@ Value Elaborator::eval(const Expr& e, bool wholeValueOfBinding) {
     auto& u = static_cast<const Unary&>(e);
     Value v = concreteDimAsInt(eval(*u.operand));
     if (u.op == UnaryOp::Not) return Value::ofBool(!asBool(v, u.operand->range, "the operand of '!'"));
-    if (v.kind == Value::Kind::Int) return Value::ofInt(-v.i);
+    if (v.kind == Value::Kind::Int) {
+      if (v.i == INT64_MIN) fail(e.range, "-(-9223372036854775808) does not fit in a 64-bit integer");
+      return Value::ofInt(-v.i);
+    }
     if (v.kind == Value::Kind::Float) return Value::ofFloat(-v.f);
     if (v.kind != Value::Kind::Tensor) fail(e.range, fmt::format("cannot negate {}", describeKind(v)));
     at(e.range);
@@ -290,6 +316,10 @@ std::string closestName(const std::string& name, const std::vector<std::string>&
   size_t bestDistance = std::max<size_t>(1, name.size() / 3) + 1;
   for (const std::string& c : candidates) {
     if (c == name) continue;
+    // One name a prefix of the other (act, activation) is a likely slip.
+    bool prefix = c.size() >= 2 && name.size() >= 2 &&
+                  (name.compare(0, c.size(), c) == 0 || c.compare(0, name.size(), name) == 0);
+    if (prefix && best.empty()) best = c;
     size_t d = distance(name, c);
     if (d < bestDistance) {
       bestDistance = d;
