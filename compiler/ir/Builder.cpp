@@ -39,8 +39,9 @@ Expected<ValueId> GraphBuilder::addLeaf(OpKind op, const std::string& name, Tens
   if (name.empty()) return makeError(std::string(opName(op)) + " needs a name");
   for (const Node& n : g_.nodes)
     if (isLeaf(n.op) && n.op != OpKind::Constant && n.name == name)
-      return makeError("the name '" + name + "' is already used by a " +
-                       std::string(opName(n.op)) + " of type " + n.type.toString());
+      return makeError("the name '" + name + "' is already used by " +
+                       (opName(n.op)[0] == 'i' ? "an " : "a ") + std::string(opName(n.op)) + " of type " +
+                       n.type.toString());
   auto checked = checkLeafType(type, op != OpKind::Input);
   if (!checked) return checked.error();
   Node n;

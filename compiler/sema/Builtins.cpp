@@ -74,7 +74,7 @@ public:
   // The IR's operand k is parameter k: its name in the user's terms.
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const ParamSpec& p : params_) out.push_back("'" + p.name + "'");
+    for (const ParamSpec& p : params_) out.push_back(p.name);
     return out;
   }
   int64_t integer(size_t k, int64_t fallback) const { return has(k) ? e_.asInt(value(k), range(k), what(k).c_str()) : fallback; }
@@ -182,7 +182,7 @@ const std::map<std::string, Builtin>& table() {
                     for (size_t k : {1, 2})
                       if (a.value(k).kind == Value::Kind::Tensor) like = e.typeOf(a.value(k).tensor).dtype;
                     return tensorOf(e, e.builder().where(a.tensor(0), a.tensor(1, like), a.tensor(2, like)), r,
-                                    {a.operand(0), a.operand(1), a.operand(2)});
+                                    {a.operand(0), a.operand(1), a.operand(2)}, a.names());
                   }};
     m["cast"] = {parseSpec({"x", "dtype"}), [](Elaborator& e, const Args& a, SourceRange r) {
                    if (a.value(1).kind != Value::Kind::DType) e.fail(a.range(1), "cast() takes an element type such as f32");

@@ -65,9 +65,17 @@ void Elaborator::fail(SourceRange range, std::string message, std::string hint, 
   }
   Diagnostic& d = diags_.error(range, std::move(message));
   for (DiagnosticNote& n : notes) d.notes.push_back(std::move(n));
-  // The call stack, innermost first; a deep one shows its two ends.
+  // The call stack, innermost first; a deep one shows its two ends, and a
+  // recursion only its first call.
   constexpr size_t kShown = 4;
   size_t calls = frames_.size() - 1;
+  bool recursion = calls > 1;
+  for (size_t i = 2; i < frames_.size(); ++i) recursion &= frames_[i].def == frames_[1].def;
+  if (recursion) {
+    d.notes.push_back({frames_[1].callSite, fmt::format("in '{}', called here as '{}'", frames_[1].def->name.name,
+                                                        frames_[1].prefix)});
+    calls = 0;
+  }
   for (size_t k = 0; k < calls; ++k) {
     size_t i = frames_.size() - 1 - k;
     if (calls > 2 * kShown && k == kShown)
@@ -217,6 +225,13 @@ std::optional<ir::Graph> Elaborator::model(ModelRef ref) {
         }
         if (!p.type.hasDims)
           fail(p.type.range, fmt::format("model input '{}' needs a shape, like {}[N, 784]", p.name.name, typeName));
+        if (const Value* earlier = frame().scope->find(p.name.name); earlier && earlier->kind == Value::Kind::Tensor) {
+          for (const ParamDecl& q : ref.decl->params)
+            if (q.name.name == p.name.name && &q != &p)
+              fail(p.name.range, fmt::format("the name '{}' is already used by an input of type {}", p.name.name,
+                                             typeOf(earlier->tensor).toString()),
+                   {}, {{q.name.range, "first declared here"}});
+        }
         ir::ValueId id = check(builder_.input(p.name.name, type), p.range, {});
         frame().scope->names[p.name.name] = Value::ofTensor(id, origins);
         continue;
@@ -488,7 +503,8 @@ ir::Dims Elaborator::concreteDims(const TypeExpr& type, std::vector<std::optiona
     int64_t n = v.kind == Value::Kind::Dim ? v.dim.value : asInt(v, d->range, "a dimension");
     if (n <= 0) fail(d->range, fmt::format("dimension must be positive, got {}", n));
     if (__builtin_mul_overflow(elements, n, &elements) || elements > kMaxElements)
-      fail(type.range, fmt::format("{} has more than {} elements", type.name.name + "[...]", kMaxElements),
+      fail(type.range, fmt::format("a parameter or state of type {}[...] with more than {} elements is too large",
+                                   type.name.name, kMaxElements),
            "a parameter or state must fit in memory");
     dims.push_back(ir::Dim::of(n));
     origins.push_back(v.dimOrigin);
@@ -587,7 +603,17 @@ void Elaborator::statement(const Stmt& s, std::vector<Value>& returned, bool& do
            {{it->second, "first updated here"}});
     updatedAt_[target->tensor] = s.range;
     ir::ValueId value = asTensor(v, u.value->range, typeOf(target->tensor).dtype);
-    if (!options_.training) return;
+    if (!options_.training) {
+      // Not built, but checked as the training graph would check it.
+      if (typeOf(value) != typeOf(target->tensor)) {
+        const ir::Node& state = builder_.graph().node(target->tensor);
+        fail(s.range,
+             fmt::format("state update: the new value {} does not have the state's type {}", typeOf(value).toString(),
+                         state.type.toString()),
+             {}, {{leafDecls_[target->tensor], fmt::format("{} is declared here as {}", u.target.name, state.type.toString())}});
+      }
+      return;
+    }
     at(s.range);
     check(builder_.stateUpdate(target->tensor, value), s.range, {*target, v}, {"the state", "the new value"});
     return;

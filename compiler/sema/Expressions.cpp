@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fmt/format.h>
 
 namespace bdl::sema {
@@ -109,7 +110,7 @@ Value Elaborator::binary(BinaryOp op, const Value& lhsIn, const Value& rhsIn, So
     try {
       if (auto v = foldNumbers(op, lhs, rhs)) return *v;
     } catch (const Overflow&) {
-      fail(range, fmt::format("{} {} {} does not fit in a 64-bit integer", lhs.i, sym, rhs.i));
+      fail(range, fmt::format("integer overflow: {} {} {} does not fit in 64 bits", lhs.i, sym, rhs.i));
     }
     fail(opRange, fmt::format("'{}' does not apply to {} and {}", sym, describeKind(lhs), describeKind(rhs)));
   }
@@ -138,6 +139,19 @@ Value Elaborator::binary(BinaryOp op, const Value& lhsIn, const Value& rhsIn, So
   at(opRange);
   std::vector<Value> operands = {lhs, rhs};
   auto check = [&](ir::Expected<ir::ValueId> r, SourceRange at, const std::vector<Value>& ops) {
+    if (!r.ok()) {
+      // The IR names its op ("mul is not defined on bool"); the user wrote '*'.
+      ir::Error error = r.error();
+      for (const char* irName : {"add", "sub", "mul", "div", "matmul", "less_equal", "less", "greater_equal",
+                                 "greater", "equal", "not_equal"}) {
+        std::string prefix = std::string(irName) + " ";
+        if (error.message.rfind(prefix + "is not defined", 0) == 0) {
+          error.message.replace(0, std::strlen(irName), fmt::format("'{}'", sym));
+          break;
+        }
+      }
+      r = error;
+    }
     return this->check(std::move(r), at, ops, {"the left operand", "the right operand"}, op == BinaryOp::MatMul);
   };
   switch (op) {
@@ -256,7 +270,7 @@ Value Elaborator::eval(const Expr& e, bool wholeValueOfBinding) {
     Value v = concreteDimAsInt(eval(*u.operand));
     if (u.op == UnaryOp::Not) return Value::ofBool(!asBool(v, u.operand->range, "the operand of '!'"));
     if (v.kind == Value::Kind::Int) {
-      if (v.i == INT64_MIN) fail(e.range, "-(-9223372036854775808) does not fit in a 64-bit integer");
+      if (v.i == INT64_MIN) fail(e.range, "integer overflow: -(-9223372036854775808) does not fit in 64 bits");
       return Value::ofInt(-v.i);
     }
     if (v.kind == Value::Kind::Float) return Value::ofFloat(-v.f);

@@ -104,8 +104,9 @@ Expected<TensorType> inferConv(std::span<const TensorType> in, const Attrs& a) {
   if (groups < 1) return makeError("conv2d: groups must be positive");
   if (w.dims[1].isSymbolic() || x.dims[1] != Dim::of(w.dims[1].value * groups))
     return makeError("conv2d: input channels " + x.dims[1].toString() + " of " + describe(x, 0) +
-                         " do not match weight channels " + w.dims[1].toString() + " x groups " +
-                         std::to_string(groups) + " of " + describe(w, 1),
+                         " do not match weight channels " + w.dims[1].toString() +
+                         (groups == 1 ? std::string() : " x groups " + std::to_string(groups)) + " of " +
+                         describe(w, 1),
                      1, 1);
   if (w.dims[0].isSymbolic() || w.dims[0].value % groups != 0)
     return makeError("conv2d: output channels " + w.dims[0].toString() +

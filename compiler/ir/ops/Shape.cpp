@@ -69,7 +69,11 @@ Expected<ValueId> GraphBuilder::flatten(ValueId x, int64_t start, int64_t end) {
   if (x >= graph().size()) return addOp(OpKind::Reshape, {x});
   const Dims& d = type(x).dims;
   auto s = ops::normalizeAxis(start, type(x).rank()), e = ops::normalizeAxis(end, type(x).rank());
-  if (!s || !e || *s > *e)
+  if (!s)
+    return makeError("flatten: start " + std::to_string(start) + " is out of range for a tensor of rank " +
+                         std::to_string(type(x).rank()) + " (" + type(x).toString() + ")",
+                     0);
+  if (!e || *s > *e)
     return makeError("flatten: dimensions " + std::to_string(start) + ".." + std::to_string(end) +
                          " are not a valid range of " + type(x).toString(),
                      0);
