@@ -43,7 +43,7 @@ TEST(Diagnostics, ClangLayoutWithCaretNoteAndHint) {
 TEST(Diagnostics, UnderlinesTheWholeTokenAndCountsCodePoints) {
   auto p = parse("// ünïcödé\ndef f() {\n  return x ++ \n}\n");
   std::string out = p->errors();
-  EXPECT_NE(out.find("test.bdl:3:14: error: expected an expression after '+'"), std::string::npos) << out;
+  EXPECT_NE(out.find("test.bdl:3:13: error: expected an expression after '+', found '+'"), std::string::npos) << out;
   auto q = parse("def f() {\n  \"é\" = 1\n}\n");
   EXPECT_NE(q->errors().find("test.bdl:2:3: error: expected a statement or '}', found string \"é\""),
             std::string::npos)

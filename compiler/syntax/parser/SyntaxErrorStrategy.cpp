@@ -76,10 +76,10 @@ void SyntaxErrorStrategy::reportFailedPredicate(antlr4::Parser* parser, const an
   antlr4::Token* offending = e.getOffendingToken() ? e.getOffendingToken() : parser->getCurrentToken();
   size_t index = offending->getTokenIndex();
   if (index == lastReportedIndex_ || diags_.limitReached() || index == 0) return;
-  if (offending->getLine() == lastReportedLine_ && offending->getType() != antlr4::Token::EOF) return;
-  lastReportedIndex_ = index;
-  lastReportedLine_ = offending->getLine();
   const antlr4::Token* prev = tokens_[index - 1];
+  if (prev->getLine() == lastReportedLine_) return;
+  lastReportedIndex_ = index;
+  lastReportedLine_ = prev->getLine();
   Diagnostic& d = diags_.error(rangeAfter(file_, prev), fmt::format("expected an expression after '{}'", prev->getText()));
   size_t p = prev->getType();
   bool assignment = p == L::ASSIGN || p == L::UPDATE || p == L::RETURN;
@@ -133,9 +133,6 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
   size_t type = offending->getType();
   bool atEof = type == antlr4::Token::EOF;
   if (index == lastReportedIndex_ || diags_.limitReached()) return;
-  if (offending->getLine() == lastReportedLine_ && !atEof) return;
-  lastReportedIndex_ = index;
-  lastReportedLine_ = offending->getLine();
   const antlr4::dfa::Vocabulary& vocab = parser->getVocabulary();
 
   // The brackets still open before the offending token, innermost last.
@@ -186,6 +183,8 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
   } else if (type == L::ASSIGN && closer == L::RPAREN && prev &&
              (prev->getType() == L::COMMA || prev->getType() == L::LPAREN)) {
     message = "expected an argument name before '='";
+  } else if (type == L::RPAREN && prev && prev->getType() == L::LPAREN && !has(expected, L::RPAREN)) {
+    message = "expected an expression inside '()'";
   } else if (type == L::COMMA && prev && (prev->getType() == L::COMMA || isOpener(prev->getType()))) {
     message = fmt::format("unexpected ','; expected {}", has(expected, L::IDENT) && !expectsExpression(expected)
                                                              ? "a name" : "an expression");
@@ -211,6 +210,8 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
              prev->getLine() == prev2->getLine() && has(expected, L::ASSIGN)) {
     message = fmt::format("unknown duration unit '{}'", prev->getText());
     where = tokenRange(file_, prev);
+    lastReportedIndex_ = index;
+    lastReportedLine_ = where.begin.line;
     diags_.error(where, message).hint = "durations are written like '5 epochs' or '200 iterations'";
     return;
   } else {
@@ -227,6 +228,10 @@ void SyntaxErrorStrategy::report(antlr4::Parser* parser, antlr4::Token* offendin
     if (missingAtLineEnd && situation != Situation::Unwanted) where = rangeAfter(file_, prev);
   }
 
+  // A second error on the line of the last one is nearly always its echo.
+  if (where.begin.line == lastReportedLine_ && !atEof) return;
+  lastReportedIndex_ = index;
+  lastReportedLine_ = where.begin.line;
   if (situation == Situation::Missing && message.rfind("expected '{'", 0) == 0) ++conjuredBraces_;
   Diagnostic& d = diags_.error(where, message);
   if (opener) d.notes.push_back({tokenRange(file_, opener), fmt::format("to match this '{}'", opener->getText())});
