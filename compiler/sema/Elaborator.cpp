@@ -48,6 +48,18 @@ Elaborator::Elaborator(const LoadedProgram& program, const SourceManager& source
                        ElaborateOptions options)
     : program_(program), sources_(sources), diags_(diags), options_(options) {}
 
+Elaborator::~Elaborator() {
+  for (const std::shared_ptr<Scope>& scope : scopes_) {
+    scope->names.clear();
+    scope->parent.reset();
+  }
+}
+
+std::shared_ptr<Scope> Elaborator::newScope() {
+  scopes_.push_back(std::make_shared<Scope>());
+  return scopes_.back();
+}
+
 void Elaborator::at(SourceRange range) {
   if (!range.valid()) return;
   auto it = fileIds_.find(range.file);
@@ -201,7 +213,7 @@ std::optional<ir::Graph> Elaborator::model(ModelRef ref) {
   try {
     Frame top;
     top.module = ref.module;
-    top.scope = std::make_shared<Scope>();
+    top.scope = newScope();
     top.def = ref.decl;
     frames_.push_back(std::move(top));
     for (const ParamDecl& p : ref.decl->params) {
@@ -300,7 +312,7 @@ Value Elaborator::callLambda(const Value& fn, std::vector<CallArg> args, SourceR
   if (args.size() != l.params.size())
     fail(range, fmt::format("this function takes {} argument{}, not {}", l.params.size(), l.params.size() == 1 ? "" : "s",
                             args.size()));
-  auto scope = std::make_shared<Scope>();
+  auto scope = newScope();
   scope->parent = fn.closure;
   for (size_t i = 0; i < args.size(); ++i) scope->names[l.params[i].name] = args[i].value;
   std::shared_ptr<Scope> saved = frame().scope;
@@ -357,7 +369,7 @@ std::vector<Value> Elaborator::callDef(const Value& fn, std::vector<CallArg> arg
   Frame callee;
   callee.module = fn.module;
   callee.prefix = path;
-  callee.scope = std::make_shared<Scope>();
+  callee.scope = newScope();
   callee.def = &def;
   callee.callSite = range;
   frames_.push_back(std::move(callee));

@@ -30,6 +30,9 @@ public:
   Elaborator(const LoadedProgram& program, const SourceManager& sources, DiagnosticEngine& diags,
              ElaborateOptions options);
   std::optional<ir::Graph> model(ModelRef ref);
+  // Lambdas hold their scope and scopes hold lambdas: the cycles are broken
+  // here, when elaboration ends.
+  ~Elaborator();
 
   // ---- used by the expression and builtin files ----
   struct Frame {
@@ -82,6 +85,7 @@ public:
 private:
   std::vector<Value> callDef(const Value& fn, std::vector<CallArg> args, SourceRange range, bool wholeValueOfBinding);
   Value callLambda(const Value& fn, std::vector<CallArg> args, SourceRange range);
+  std::shared_ptr<Scope> newScope();
   std::vector<Value> runBody(const ast::Block& body);
   bool runStatements(const ast::Block& body, std::vector<Value>& returned);
   void statement(const ast::Stmt& s, std::vector<Value>& returned, bool& done);
@@ -106,6 +110,7 @@ private:
   std::map<std::string, SourceRange> fullNames_; // parameter and state names taken
   std::map<ir::ValueId, SourceRange> leafDecls_;  // where each param/state was declared
   uint64_t dropoutCount_ = 0;
+  std::vector<std::shared_ptr<Scope>> scopes_;    // every scope made, see ~Elaborator
   int64_t unrolled_ = 0;                          // loop iterations unrolled so far
   std::map<ir::ValueId, SourceRange> updatedAt_;  // each state's `<-`
   int depth_ = 0;
