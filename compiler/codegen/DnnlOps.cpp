@@ -1,0 +1,189 @@
+#include "compiler/codegen/DnnlOps.h"
+
+#include "compiler/ir/ops/Common.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace bdl::codegen {
+
+using namespace bdl::ir;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+class DnnlRuntime {
+public:
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+};
+
+std::shared_ptr<DnnlRuntime> makeDnnlRuntime() { return std::make_shared<DnnlRuntime>(); }
+
+namespace {
+
+dnnl::memory::dims dimsOf(std::initializer_list<int64_t> d) { return dnnl::memory::dims(d); }
+
+// The descriptor of a logical [batch, rows, cols] (or [rows, cols]) matrix
+// stored row-major, or stored transposed.
+dnnl::memory::desc matrixDesc(int64_t batch, int64_t rows, int64_t cols, bool transposed, bool withBatch) {
+  if (!withBatch)
+    return {dimsOf({rows, cols}), dt::f32, transposed ? dimsOf({1, rows}) : dimsOf({cols, 1})};
+  return {dimsOf({batch, rows, cols}), dt::f32,
+          transposed ? dimsOf({rows * cols, 1, rows}) : dimsOf({rows * cols, cols, 1})};
+}
+
+struct MatMulPlan {
+  dnnl::matmul prim;
+  dnnl::memory::desc a, b, c;
+  std::vector<int64_t> offA, offB; // per batch step, in elements (loop form)
+  int64_t strideC = 0;
+};
+
+} // namespace
+
+std::optional<StepFn> dnnlMatMul(const std::shared_ptr<DnnlRuntime>& rt, const Graph& g, ValueId out,
+                                 MatOperand a, MatOperand b) {
+  if (g.type(out).dtype != DType::F32) return std::nullopt;
+  Shape so = *g.type(out).shape();
+  Shape sa = *g.type(a.value).shape(), sb = *g.type(b.value).shape();
+  if (a.transposed) std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
+  if (b.transposed) std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
+  size_t r = so.size();
+  int64_t m = so[r - 2], n = so[r - 1], k = sa.back();
+  if (m == 0 || n == 0 || k == 0) return std::nullopt;
+  Shape batch(so.begin(), so.end() - 2);
+  Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+  int64_t nb = numElements(batch);
+  auto plan = std::make_shared<MatMulPlan>();
+  bool fullA = numElements(ba) == nb, fullB = numElements(bb) == nb;
+  bool oneB = numElements(bb) == 1;
+  int64_t rowsA = m;
+  if (nb == 1 || (oneB && !a.transposed && fullA)) {
+    // One 2-D product: a's batch folds into its rows when b is shared.
+    rowsA = m * nb;
+    plan->a = matrixDesc(1, rowsA, k, a.transposed, false);
+    plan->b = matrixDesc(1, k, n, b.transposed, false);
+    plan->c = matrixDesc(1, rowsA, n, false, false);
+    plan->offA = {0};
+    plan->offB = {0};
+  } else if (fullA && fullB) {
+    plan->a = matrixDesc(nb, m, k, a.transposed, true);
+    plan->b = matrixDesc(nb, k, n, b.transposed, true);
+    plan->c = matrixDesc(nb, m, n, false, true);
+    plan->offA = {0};
+    plan->offB = {0};
+  } else {
+    // Broadcast batches: one 2-D product per batch entry.
+    plan->a = matrixDesc(1, m, k, a.transposed, false);
+    plan->b = matrixDesc(1, k, n, b.transposed, false);
+    plan->c = matrixDesc(1, m, n, false, false);
+    for (int64_t i : ops::broadcastIndex(ba, batch)) plan->offA.push_back(i * m * k);
+    for (int64_t i : ops::broadcastIndex(bb, batch)) plan->offB.push_back(i * k * n);
+    plan->strideC = m * n;
+  }
+  try {
+    dnnl::matmul::desc d(plan->a, plan->b, plan->c);
+    dnnl::matmul::primitive_desc pd(d, rt->engine);
+    plan->prim = dnnl::matmul(pd);
+  } catch (const dnnl::error&) {
+    return std::nullopt;
+  }
+  return [rt, plan, out, a, b](RunContext& ctx) {
+    float* pa = ctx.at<float>(a.value);
+    float* pb = ctx.at<float>(b.value);
+    float* pc = ctx.at<float>(out);
+    for (size_t i = 0; i < plan->offA.size(); ++i) {
+      dnnl::memory ma(plan->a, rt->engine, pa + plan->offA[i]);
+      dnnl::memory mb(plan->b, rt->engine, pb + plan->offB[i]);
+      dnnl::memory mc(plan->c, rt->engine, pc + plan->strideC * static_cast<int64_t>(i));
+      plan->prim.execute(rt->stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    }
+    rt->stream.wait();
+  };
+}
+
+namespace {
+
+struct ConvPlan {
+  dnnl::primitive prim;
+  dnnl::memory::desc x, w, y; // plain layouts
+  int argX = 0, argW = 0, argY = 0;
+  ValueId vx = 0, vw = 0, vy = 0;
+};
+
+} // namespace
+
+std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Graph& g, ValueId out) {
+  const Node& node = g.node(out);
+  if (node.type.dtype != DType::F32) return std::nullopt;
+  const Attrs& at = node.attrs;
+  // Shapes of input x, weight w and result y of the forward convolution.
+  Shape xs, ws, ys;
+  auto plan = std::make_shared<ConvPlan>();
+  switch (node.op) {
+  case OpKind::Conv2d:
+    xs = *g.type(node.operands[0]).shape(); ws = *g.type(node.operands[1]).shape(); ys = *node.type.shape();
+    plan->vx = node.operands[0]; plan->vw = node.operands[1]; plan->vy = out;
+    break;
+  case OpKind::Conv2dGradInput: // (g, w) -> x
+    ys = *g.type(node.operands[0]).shape(); ws = *g.type(node.operands[1]).shape(); xs = *node.type.shape();
+    plan->vy = node.operands[0]; plan->vw = node.operands[1]; plan->vx = out;
+    break;
+  case OpKind::Conv2dGradWeight: // (x, g) -> w
+    xs = *g.type(node.operands[0]).shape(); ys = *g.type(node.operands[1]).shape(); ws = *node.type.shape();
+    plan->vx = node.operands[0]; plan->vy = node.operands[1]; plan->vw = out;
+    break;
+  default: return std::nullopt;
+  }
+  if (numElements(xs) == 0 || numElements(ys) == 0 || numElements(ws) == 0) return std::nullopt;
+  int64_t groups = at.count;
+  dnnl::memory::dims strides = {at.stride[0], at.stride[1]};
+  dnnl::memory::dims dil = {at.dilation[0] - 1, at.dilation[1] - 1};
+  dnnl::memory::dims padL = {at.padding[0], at.padding[1]};
+  // oneDNN wants the right padding that makes its output size formula exact.
+  dnnl::memory::dims padR(2);
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = at.dilation[i] * (ws[2 + i] - 1) + 1;
+    padR[i] = (ys[2 + i] - 1) * at.stride[i] + span - xs[2 + i] - at.padding[i];
+  }
+  plan->x = dnnl::memory::desc({xs[0], xs[1], xs[2], xs[3]}, dt::f32, tag::nchw);
+  plan->y = dnnl::memory::desc({ys[0], ys[1], ys[2], ys[3]}, dt::f32, tag::nchw);
+  plan->w = groups == 1 ? dnnl::memory::desc({ws[0], ws[1], ws[2], ws[3]}, dt::f32, tag::oihw)
+                        : dnnl::memory::desc({groups, ws[0] / groups, ws[1], ws[2], ws[3]}, dt::f32, tag::goihw);
+  try {
+    auto alg = dnnl::algorithm::convolution_direct;
+    dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, alg, plan->x, plan->w, plan->y, strides,
+                                       dil, padL, padR);
+    dnnl::convolution_forward::primitive_desc fpd(fd, rt->engine);
+    switch (node.op) {
+    case OpKind::Conv2d:
+      plan->prim = dnnl::convolution_forward(fpd);
+      plan->argX = DNNL_ARG_SRC; plan->argW = DNNL_ARG_WEIGHTS; plan->argY = DNNL_ARG_DST;
+      break;
+    case OpKind::Conv2dGradInput: {
+      dnnl::convolution_backward_data::desc bd(alg, plan->x, plan->w, plan->y, strides, dil, padL, padR);
+      dnnl::convolution_backward_data::primitive_desc bpd(bd, rt->engine, fpd);
+      plan->prim = dnnl::convolution_backward_data(bpd);
+      plan->argX = DNNL_ARG_DIFF_SRC; plan->argW = DNNL_ARG_WEIGHTS; plan->argY = DNNL_ARG_DIFF_DST;
+      break;
+    }
+    default: {
+      dnnl::convolution_backward_weights::desc bd(alg, plan->x, plan->w, plan->y, strides, dil, padL, padR);
+      dnnl::convolution_backward_weights::primitive_desc bpd(bd, rt->engine, fpd);
+      plan->prim = dnnl::convolution_backward_weights(bpd);
+      plan->argX = DNNL_ARG_SRC; plan->argW = DNNL_ARG_DIFF_WEIGHTS; plan->argY = DNNL_ARG_DIFF_DST;
+      break;
+    }
+    }
+  } catch (const dnnl::error&) {
+    return std::nullopt;
+  }
+  return [rt, plan](RunContext& ctx) {
+    dnnl::memory mx(plan->x, rt->engine, ctx.ptr[plan->vx]);
+    dnnl::memory mw(plan->w, rt->engine, ctx.ptr[plan->vw]);
+    dnnl::memory my(plan->y, rt->engine, ctx.ptr[plan->vy]);
+    plan->prim.execute(rt->stream, {{plan->argX, mx}, {plan->argW, mw}, {plan->argY, my}});
+    rt->stream.wait();
+  };
+}
+
+} // namespace bdl::codegen

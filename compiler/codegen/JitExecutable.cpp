@@ -1,0 +1,153 @@
+#include "compiler/codegen/JitExecutable.h"
+
+#include "compiler/codegen/Lowering.h"
+#include "compiler/codegen/KernelCache.h"
+#include "compiler/ir/OpRules.h"
+#include "compiler/ir/Printer.h"
+#include "compiler/ir/ops/Common.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <omp.h>
+
+namespace bdl::codegen {
+
+using namespace bdl::ir;
+
+JitExecutable::JitExecutable(Graph graph, Program program, const exec::EngineOptions& options)
+    : graph_(std::move(graph)), program_(std::move(program)), options_(options) {
+  if (program_.arenaBytes > 0) arena_ = std::aligned_alloc(64, (program_.arenaBytes + 63) / 64 * 64);
+}
+
+JitExecutable::~JitExecutable() { std::free(arena_); }
+
+std::optional<Error> JitExecutable::bind(const interp::Feeds& feeds, RunContext& ctx) {
+  ctx.ptr.assign(graph_.size(), nullptr);
+  ctx.threads = std::max(1, options_.threads);
+  char* base = static_cast<char*>(arena_);
+  for (ValueId v = 0; v < graph_.size(); ++v) {
+    const ValueHome& h = program_.homes[v];
+    const Node& n = graph_.node(v);
+    switch (h.kind) {
+    case Home::None: break;
+    case Home::Arena: ctx.ptr[v] = base + h.offset; break;
+    case Home::Constant: ctx.ptr[v] = const_cast<void*>(h.constant.rawData()); break;
+    case Home::Alias: ctx.ptr[v] = ctx.ptr[h.aliasOf]; break;
+    case Home::Feed: {
+      auto it = feeds.find(n.name);
+      if (it == feeds.end())
+        return makeError("no value fed for " + std::string(opName(n.op)) + " '" + n.name + "' (" +
+                         n.type.toString() + ")");
+      const Tensor& t = it->second;
+      if (!t.defined() || t.dtype() != n.type.dtype || dimsOf(t.shape()) != n.type.dims)
+        return makeError("the value fed for '" + n.name + "' is " +
+                         (t.defined() ? std::string(dtypeName(t.dtype())) + shapeToString(t.shape())
+                                      : std::string("undefined")) +
+                         " but the graph expects " + n.type.toString());
+      // Steps never write a feed: reading the caller's bytes in place is safe.
+      ctx.ptr[v] = const_cast<void*>(t.rawData());
+      break;
+    }
+    }
+  }
+  return std::nullopt;
+}
+
+static Tensor copyOut(const TensorType& type, const void* p) {
+  Tensor t(type.dtype, *type.shape());
+  if (t.bytes()) std::memcpy(t.rawData(), p, t.bytes());
+  return t;
+}
+
+std::optional<Error> JitExecutable::check(RunContext& ctx, size_t step, std::vector<Tensor>& reference) {
+  const Step& st = program_.steps[step];
+  for (ValueId v : st.outputs) {
+    std::vector<double> got = ops::toDoubles(copyOut(graph_.type(v), ctx.ptr[v]));
+    std::vector<double> want = ops::toDoubles(reference[v]);
+    double scale = 1;
+    for (double w : want) scale = std::max(scale, std::fabs(w));
+    for (size_t i = 0; i < got.size(); ++i) {
+      double diff = std::fabs(got[i] - want[i]);
+      bool bothNan = std::isnan(got[i]) && std::isnan(want[i]);
+      if (!bothNan && !(diff <= 1e-3 * scale))
+        return makeError("jit differs from the reference at step " + std::to_string(step) + " (" + st.label +
+                         "): value " + printNode(graph_, v) + " element " + std::to_string(i) + " is " +
+                         std::to_string(got[i]) + ", reference " + std::to_string(want[i]));
+    }
+  }
+  return std::nullopt;
+}
+
+Expected<interp::RunResult> JitExecutable::run(const interp::Feeds& feeds) {
+  RunContext ctx;
+  if (auto e = bind(feeds, ctx)) return *e;
+  omp_set_num_threads(ctx.threads); // oneDNN's OpenMP regions use this
+  std::vector<Tensor> reference;
+  try {
+    if (options_.checkAgainstReference) {
+      // The oracle on the same feeds, every value kept.
+      reference.resize(graph_.size());
+      for (ValueId v = 0; v < graph_.size(); ++v) {
+        const Node& n = graph_.node(v);
+        if (isLeaf(n.op) && n.op != OpKind::Constant) {
+          reference[v] = feeds.at(n.name);
+          continue;
+        }
+        std::vector<Tensor> in;
+        for (ValueId o : n.operands) in.push_back(reference[o]);
+        reference[v] = evaluateOp(n, in);
+      }
+    }
+    for (size_t s = 0; s < program_.steps.size(); ++s) {
+      program_.steps[s].run(ctx);
+      if (options_.checkAgainstReference)
+        if (auto e = check(ctx, s, reference)) return *e;
+    }
+  } catch (const DataError& e) {
+    return makeError(e.what());
+  } catch (const InternalError& e) {
+    return makeError(std::string("internal error: ") + e.what());
+  }
+  interp::RunResult result;
+  for (const GraphOutput& o : graph_.outputs) result.outputs[o.name] = copyOut(graph_.type(o.value), ctx.ptr[o.value]);
+  for (ValueId v = 0; v < graph_.size(); ++v) {
+    const Node& n = graph_.node(v);
+    if (n.op == OpKind::StateUpdate) result.stateUpdates[graph_.node(n.operands[0]).name] = copyOut(n.type, ctx.ptr[v]);
+  }
+  return result;
+}
+
+Expected<std::unique_ptr<exec::Executable>> compileJit(Graph graph, const exec::EngineOptions& options) {
+  for (const Node& n : graph.nodes)
+    if (!n.type.isConcrete())
+      return makeError("cannot compile a graph with symbolic type " + n.type.toString() + "; specialize it first");
+  LoweringOptions lo;
+  lo.fusion = options.fusion;
+  if (options.cacheDir != "-") lo.cacheDir = options.cacheDir.empty() ? defaultCacheDir() : std::filesystem::path(options.cacheDir);
+  Expected<Program> p = [&]() -> Expected<Program> {
+    try {
+      return lower(graph, lo);
+    } catch (const InternalError& e) {
+      return makeError(std::string("internal error: ") + e.what());
+    }
+  }();
+  if (!p) return p.error();
+  return std::unique_ptr<exec::Executable>(new JitExecutable(std::move(graph), std::move(*p), options));
+}
+
+std::optional<JitStats> jitStats(const exec::Executable& exe) {
+  auto* j = dynamic_cast<const JitExecutable*>(&exe);
+  if (!j) return std::nullopt;
+  const Program& p = j->program();
+  JitStats s;
+  s.arenaBytes = p.arenaBytes;
+  s.steps = static_cast<int>(p.steps.size());
+  s.fusedGroups = p.llvmGroups;
+  for (const Step& st : p.steps) s.referenceSteps += st.label.find("[reference]") != std::string::npos;
+  s.cacheHit = p.cacheHit;
+  s.compileMs = p.compileMs;
+  return s;
+}
+
+} // namespace bdl::codegen

@@ -1,0 +1,32 @@
+// The Executable of the Jit engine: a lowered Program, its arena, and the
+// run loop (bind feeds, run steps, copy out results). Not thread-safe: one
+// run at a time per executable (the arena is shared between runs).
+#pragma once
+
+#include "compiler/codegen/Jit.h"
+#include "compiler/codegen/Program.h"
+
+namespace bdl::codegen {
+
+class JitExecutable final : public exec::Executable {
+public:
+  JitExecutable(ir::Graph graph, Program program, const exec::EngineOptions& options);
+  ~JitExecutable() override;
+  ir::Expected<interp::RunResult> run(const interp::Feeds& feeds) override;
+  const ir::Graph& graph() const override { return graph_; }
+  exec::Engine engine() const override { return exec::Engine::Jit; }
+  const Program& program() const { return program_; }
+
+private:
+  std::optional<ir::Error> bind(const interp::Feeds& feeds, RunContext& ctx);
+  // checkAgainstReference: every step's outputs against the reference
+  // kernels run on the same inputs; names the first step that differs.
+  std::optional<ir::Error> check(RunContext& ctx, size_t step, std::vector<Tensor>& reference);
+
+  ir::Graph graph_;
+  Program program_;
+  exec::EngineOptions options_;
+  void* arena_ = nullptr;
+};
+
+} // namespace bdl::codegen

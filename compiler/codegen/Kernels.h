@@ -1,0 +1,33 @@
+// Hand-written f32 kernels for the ops that are not element-wise chains:
+// pooling, reductions along axes, softmax, losses and metrics. Each returns
+// the step that computes node `out`, or nullopt when the node is outside
+// what the kernel handles (the caller then falls back to the reference).
+#pragma once
+
+#include "compiler/codegen/Program.h"
+
+#include <omp.h>
+#include <optional>
+
+namespace bdl::codegen {
+
+std::optional<StepFn> poolKernel(const ir::Graph& g, ir::ValueId out);   // PoolKernels.cpp
+std::optional<StepFn> reduceKernel(const ir::Graph& g, ir::ValueId out); // ReduceKernels.cpp
+std::optional<StepFn> lossKernel(const ir::Graph& g, ir::ValueId out);   // LossKernels.cpp
+
+// Splits [0, n) over the run's threads (one chunk when n is small).
+template <typename F> void parallelFor(int threads, int64_t n, int64_t grain, F&& f) {
+  int t = n >= 2 * grain ? threads : 1;
+  if (t <= 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(t)
+  {
+    int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    int64_t b = n * id / nt, e = n * (id + 1) / nt;
+    if (b < e) f(b, e);
+  }
+}
+
+} // namespace bdl::codegen

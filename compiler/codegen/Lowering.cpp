@@ -1,0 +1,266 @@
+#include "compiler/codegen/Lowering.h"
+
+#include "compiler/codegen/DnnlOps.h"
+#include "compiler/codegen/Kernels.h"
+#include "compiler/codegen/KernelCache.h"
+#include "compiler/codegen/LlvmEmit.h"
+#include "compiler/codegen/MemoryPlan.h"
+#include "compiler/codegen/OrcCompiler.h"
+#include "compiler/ir/OpRules.h"
+#include "compiler/ir/ops/Common.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace bdl::codegen {
+
+using namespace bdl::ir;
+
+namespace {
+
+bool swapsLastTwo(const Graph& g, const Node& n) {
+  if (n.op != OpKind::Transpose || n.type.dtype != DType::F32) return false;
+  int64_t r = n.type.rank();
+  if (r < 2) return false;
+  for (int64_t i = 0; i < r; ++i) {
+    int64_t p = *ops::normalizeAxis(n.attrs.axes[i], r);
+    int64_t want = i == r - 1 ? r - 2 : i == r - 2 ? r - 1 : i;
+    if (p != want) return false;
+  }
+  return true;
+}
+
+// Transposes read only by matmuls: the product reads their operand with
+// swapped strides instead.
+std::vector<bool> foldedTransposes(const Graph& g) {
+  std::vector<bool> folded(g.size(), false);
+  for (ValueId v = 0; v < g.size(); ++v) folded[v] = swapsLastTwo(g, g.node(v));
+  for (ValueId v = 0; v < g.size(); ++v)
+    if (g.node(v).op != OpKind::MatMul)
+      for (ValueId o : g.node(v).operands) folded[o] = false;
+  for (const GraphOutput& o : g.outputs) folded[o.value] = false;
+  return folded;
+}
+
+// The reference kernel on copies of the operands: slow, but any op runs.
+StepFn fallbackStep(const Graph& g, ValueId id) {
+  Node node = g.node(id);
+  std::vector<TensorType> types;
+  for (ValueId o : node.operands) types.push_back(g.type(o));
+  return [node, types, id](RunContext& ctx) {
+    std::vector<Tensor> in;
+    for (size_t i = 0; i < types.size(); ++i) {
+      Tensor t(types[i].dtype, *types[i].shape());
+      if (t.bytes()) std::memcpy(t.rawData(), ctx.ptr[node.operands[i]], t.bytes());
+      in.push_back(t);
+    }
+    Tensor r = evaluateOp(node, in);
+    if (r.bytes()) std::memcpy(ctx.ptr[id], r.rawData(), r.bytes());
+  };
+}
+
+struct GroupKernel {
+  KernelFn fn = nullptr;
+};
+
+StepFn groupStep(std::shared_ptr<GroupKernel> kernel, std::vector<ValueId> args, int64_t total, int64_t cost) {
+  return [kernel, args, total, cost](RunContext& ctx) {
+    if (total == 0) return;
+    void* a[64];
+    std::vector<void*> big;
+    void** ap = a;
+    if (args.size() > 64) {
+      big.resize(args.size());
+      ap = big.data();
+    }
+    for (size_t i = 0; i < args.size(); ++i) ap[i] = ctx.ptr[args[i]];
+    KernelFn fn = kernel->fn;
+    // Small loops are not worth waking a second thread.
+    int t = total * cost >= (1 << 16) ? ctx.threads : 1;
+    if (t <= 1) {
+      fn(ap, 0, total);
+      return;
+    }
+#pragma omp parallel num_threads(t)
+    {
+      int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+      int64_t b = total * id / nt / 16 * 16, e = id + 1 == nt ? total : total * (id + 1) / nt / 16 * 16;
+      if (b < e) fn(ap, b, e);
+    }
+  };
+}
+
+std::string valueList(const std::vector<ValueId>& vs) {
+  std::string s;
+  for (ValueId v : vs) s += (s.empty() ? "%" : ", %") + std::to_string(v);
+  return s;
+}
+
+struct Resources {
+  std::shared_ptr<DnnlRuntime> dnnl;
+  std::unique_ptr<JitSession> jit;
+};
+
+} // namespace
+
+std::string groupsModule(const Graph& g, const Fusion& fusion) {
+  std::vector<std::string> fns;
+  for (size_t i = 0; i < fusion.groups.size(); ++i) {
+    std::string canon = canonicalText(g, fusion.groups[i]);
+    // The canonical text rides along as a comment: it is what the cache key
+    // names, and it makes `dump --stage=llvm` readable.
+    std::string comment;
+    size_t start = 0;
+    while (start < canon.size()) {
+      size_t nl = canon.find('\n', start);
+      comment += "; " + canon.substr(start, nl - start) + "\n";
+      start = nl == std::string::npos ? canon.size() : nl + 1;
+    }
+    fns.push_back(comment + emitGroupFunction(g, fusion.groups[i], "g" + std::to_string(i)));
+  }
+  return emitModule(fns);
+}
+
+Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  Program p;
+  auto res = std::make_shared<Resources>();
+  res->dnnl = makeDnnlRuntime();
+  Fusion fusion = fuseElementwise(g, options.fusion);
+  std::vector<bool> folded = foldedTransposes(g);
+  p.homes.resize(g.size());
+  std::vector<std::shared_ptr<GroupKernel>> kernels(fusion.groups.size());
+
+  auto arena = [&](ValueId v) {
+    p.homes[v].kind = Home::Arena;
+    p.homes[v].bytes = static_cast<size_t>(numElements(*g.type(v).shape())) * dtypeSize(g.type(v).dtype);
+  };
+  auto addStep = [&](std::string label, std::vector<ValueId> nodes, std::vector<ValueId> inputs,
+                     std::vector<ValueId> outputs, StepFn fn) {
+    for (ValueId o : outputs) arena(o);
+    p.steps.push_back(Step{std::move(label), std::move(nodes), std::move(inputs), std::move(outputs), false, std::move(fn)});
+  };
+  auto matOperand = [&](ValueId v) {
+    if (folded[v]) return MatOperand{g.node(v).operands[0], true};
+    return MatOperand{v, false};
+  };
+
+  for (ValueId id = 0; id < g.size(); ++id) {
+    const Node& n = g.node(id);
+    std::string tag = std::string(opName(n.op)) + " %" + std::to_string(id);
+    if (int gi = fusion.groupOf[id]; gi >= 0) {
+      const FusedGroup& grp = fusion.groups[gi];
+      if (grp.members.back() != id) continue;
+      kernels[gi] = std::make_shared<GroupKernel>();
+      int64_t cost = static_cast<int64_t>(grp.members.size());
+      addStep("group g" + std::to_string(gi) + " [llvm] " + valueList(grp.members), grp.members, grp.inputs,
+              grp.outputs, groupStep(kernels[gi], kernelArguments(g, grp), numElements(grp.shape), cost));
+      continue;
+    }
+    switch (n.op) {
+    case OpKind::Input:
+    case OpKind::Parameter:
+    case OpKind::State: p.homes[id].kind = Home::Feed; continue;
+    case OpKind::Constant:
+      p.homes[id].kind = Home::Constant;
+      p.homes[id].constant = n.value;
+      continue;
+    case OpKind::NumElements: {
+      // A count fixed by the (concrete) shapes: a constant of the program.
+      Tensor dummy(g.type(n.operands[0]).dtype, *g.type(n.operands[0]).shape());
+      p.homes[id].kind = Home::Constant;
+      p.homes[id].constant = evaluateOp(n, std::vector<Tensor>{dummy});
+      continue;
+    }
+    case OpKind::Reshape:
+    case OpKind::StateUpdate:
+      p.homes[id].kind = Home::Alias;
+      p.homes[id].aliasOf = n.op == OpKind::Reshape ? n.operands[0] : n.operands[1];
+      continue;
+    default: break;
+    }
+    if (folded[id]) continue; // Home::None: the matmul reads the operand
+    std::optional<StepFn> fast;
+    std::string engine;
+    std::vector<ValueId> reads = n.operands;
+    switch (n.op) {
+    case OpKind::MatMul: {
+      MatOperand a = matOperand(n.operands[0]), b = matOperand(n.operands[1]);
+      fast = dnnlMatMul(res->dnnl, g, id, a, b);
+      reads = {a.value, b.value};
+      engine = "onednn";
+      break;
+    }
+    case OpKind::Conv2d:
+    case OpKind::Conv2dGradInput:
+    case OpKind::Conv2dGradWeight:
+      fast = dnnlConv(res->dnnl, g, id);
+      engine = "onednn";
+      break;
+    case OpKind::MaxPool2d:
+    case OpKind::MaxPool2dGrad:
+    case OpKind::AvgPool2d:
+    case OpKind::AvgPool2dGrad:
+      fast = poolKernel(g, id);
+      engine = "kernel";
+      break;
+    case OpKind::Sum:
+    case OpKind::Mean:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
+      fast = reduceKernel(g, id);
+      engine = "kernel";
+      break;
+    case OpKind::CrossEntropy:
+    case OpKind::Nll:
+    case OpKind::Accuracy:
+    case OpKind::OneHot:
+    case OpKind::Mse:
+      fast = lossKernel(g, id);
+      engine = "kernel";
+      break;
+    default: break;
+    }
+    if (!fast) {
+      // A folded transpose must exist if the fallback reads it.
+      for (ValueId o : n.operands)
+        if (folded[o]) return makeError("internal error: folded transpose read by a fallback");
+      reads = n.operands;
+      addStep(tag + " [reference]", {id}, reads, {id}, fallbackStep(g, id));
+    } else {
+      addStep(tag + " [" + engine + "]", {id}, reads, {id}, std::move(*fast));
+    }
+  }
+
+  if (!fusion.groups.empty()) {
+    p.llvmIr = groupsModule(g, fusion);
+    p.llvmGroups = static_cast<int>(fusion.groups.size());
+    std::string key = cacheKey(p.llvmIr, hostTarget());
+    std::optional<std::string> object;
+    if (options.cacheDir) object = cacheLoad(*options.cacheDir, key);
+    p.cacheHit = object.has_value();
+    if (!object) {
+      auto built = compileToObject(p.llvmIr);
+      if (!built) return built.error();
+      object = std::move(*built);
+      if (options.cacheDir) cacheStore(*options.cacheDir, key, *object);
+    }
+    auto session = JitSession::create();
+    if (!session) return session.error();
+    res->jit = std::move(*session);
+    if (auto e = res->jit->addObject(*object)) return *e;
+    for (size_t i = 0; i < kernels.size(); ++i) {
+      auto fn = res->jit->lookup("g" + std::to_string(i));
+      if (!fn) return fn.error();
+      kernels[i]->fn = *fn;
+    }
+  }
+  planMemory(g, p);
+  p.keepAlive = res;
+  p.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return p;
+}
+
+} // namespace bdl::codegen

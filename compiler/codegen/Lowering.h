@@ -1,0 +1,29 @@
+// Lowering: a concrete graph -> a Program (steps, homes, arena size).
+// Expects: a verified graph whose types are all concrete.
+// Guarantees: one step per fused group (LLVM), per matmul/conv (oneDNN),
+//   per pool/reduction/softmax/loss (f32 kernels) and per remaining node
+//   (the reference kernel on copies: any graph runs); reshapes and state
+//   updates alias their operand, transposes feeding only matmuls are folded
+//   into the product, scalar shape counts become constants; memory planned.
+#pragma once
+
+#include "compiler/codegen/Fusion.h"
+#include "compiler/codegen/Program.h"
+#include "compiler/ir/Error.h"
+
+#include <filesystem>
+#include <optional>
+
+namespace bdl::codegen {
+
+struct LoweringOptions {
+  bool fusion = true;
+  std::optional<std::filesystem::path> cacheDir; // nullopt: no kernel cache
+};
+
+ir::Expected<Program> lower(const ir::Graph& g, const LoweringOptions& options);
+
+// The LLVM module of the graph's fused groups (text, before optimisation).
+std::string groupsModule(const ir::Graph& g, const Fusion& fusion);
+
+} // namespace bdl::codegen

@@ -1,0 +1,110 @@
+// Max and average pooling (NCHW) and their gradients. Windows walk only the
+// taps inside the input, as the reference does: the max takes the first
+// maximum in window order, the average divides by the full window
+// (padding counts, PyTorch's count_include_pad).
+#include "compiler/codegen/Kernels.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bdl::codegen {
+
+using namespace bdl::ir;
+
+namespace {
+
+struct PoolGeom {
+  int64_t planes, h, w, oh, ow, kh, kw, sh, sw, ph, pw;
+};
+
+PoolGeom geometry(const Shape& x, const Shape& y, const Attrs& a) {
+  return {x[0] * x[1], x[2], x[3], y[2], y[3], a.window[0], a.window[1],
+          a.stride[0], a.stride[1], a.padding[0], a.padding[1]};
+}
+
+// Calls f(outIndexInPlane, inIndexInPlane) for each in-bounds tap, window order.
+template <typename F> void forWindow(const PoolGeom& p, int64_t oy, int64_t ox, F&& f) {
+  for (int64_t i = 0; i < p.kh; ++i) {
+    int64_t iy = oy * p.sh - p.ph + i;
+    if (iy < 0 || iy >= p.h) continue;
+    for (int64_t j = 0; j < p.kw; ++j) {
+      int64_t ix = ox * p.sw - p.pw + j;
+      if (ix < 0 || ix >= p.w) continue;
+      f(iy * p.w + ix);
+    }
+  }
+}
+
+} // namespace
+
+std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
+  const Node& n = g.node(out);
+  if (n.type.dtype != DType::F32) return std::nullopt;
+  const Attrs a = n.attrs;
+  switch (n.op) {
+  case OpKind::MaxPool2d:
+  case OpKind::MaxPool2dGrad: {
+    ValueId x = n.operands[0];
+    bool grad = n.op == OpKind::MaxPool2dGrad;
+    Shape ys = grad ? *g.type(n.operands[1]).shape() : *n.type.shape();
+    PoolGeom p = geometry(*g.type(x).shape(), ys, a);
+    ValueId gv = grad ? n.operands[1] : 0;
+    return [p, x, gv, out, grad](RunContext& ctx) {
+      const float* xp = ctx.at<float>(x);
+      float* yp = ctx.at<float>(out);
+      const float* gp = grad ? ctx.at<float>(gv) : nullptr;
+      parallelFor(ctx.threads, p.planes, 8, [&](int64_t b, int64_t e) {
+        for (int64_t pl = b; pl < e; ++pl) {
+          const float* xs = xp + pl * p.h * p.w;
+          if (grad) std::memset(yp + pl * p.h * p.w, 0, sizeof(float) * p.h * p.w);
+          for (int64_t oy = 0; oy < p.oh; ++oy)
+            for (int64_t ox = 0; ox < p.ow; ++ox) {
+              int64_t arg = -1;
+              forWindow(p, oy, ox, [&](int64_t xi) {
+                if (arg < 0 || xs[xi] > xs[arg]) arg = xi;
+              });
+              int64_t yi = pl * p.oh * p.ow + oy * p.ow + ox;
+              if (grad) yp[pl * p.h * p.w + arg] += gp[yi];
+              else yp[yi] = xs[arg];
+            }
+        }
+      });
+    };
+  }
+  case OpKind::AvgPool2d:
+  case OpKind::AvgPool2dGrad: {
+    bool grad = n.op == OpKind::AvgPool2dGrad;
+    ValueId v = n.operands[0];
+    Shape xs = grad ? *n.type.shape() : *g.type(v).shape();
+    Shape ys = grad ? *g.type(v).shape() : *n.type.shape();
+    PoolGeom p = geometry(xs, ys, a);
+    float scale = static_cast<float>(1.0 / static_cast<double>(a.window[0] * a.window[1]));
+    return [p, v, out, grad, scale](RunContext& ctx) {
+      const float* in = ctx.at<float>(v);
+      float* o = ctx.at<float>(out);
+      parallelFor(ctx.threads, p.planes, 8, [&](int64_t b, int64_t e) {
+        for (int64_t pl = b; pl < e; ++pl) {
+          float* dx = o + pl * p.h * p.w;
+          const float* xs = in + pl * p.h * p.w;
+          if (grad) std::memset(dx, 0, sizeof(float) * p.h * p.w);
+          for (int64_t oy = 0; oy < p.oh; ++oy)
+            for (int64_t ox = 0; ox < p.ow; ++ox) {
+              int64_t yi = pl * p.oh * p.ow + oy * p.ow + ox;
+              if (grad) {
+                float gv = in[yi] * scale;
+                forWindow(p, oy, ox, [&](int64_t xi) { dx[xi] += gv; });
+              } else {
+                float acc = 0;
+                forWindow(p, oy, ox, [&](int64_t xi) { acc += xs[xi]; });
+                o[yi] = acc * scale;
+              }
+            }
+        }
+      });
+    };
+  }
+  default: return std::nullopt;
+  }
+}
+
+} // namespace bdl::codegen
