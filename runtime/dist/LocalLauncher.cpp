@@ -253,6 +253,9 @@ LaunchAttempt LocalLauncher::runAttempt(const std::vector<std::string>& argv, in
   // itself only once every rank is gone, to collect grandchildren adopted as
   // subreaper: blocking, that returns once no child of the group is left.
   auto reapRanks = [&] {
+    // Ranks that fail in one 20 ms round: a rank killed by a signal is the
+    // likelier cause (the others exit with an error once they lose it).
+    const RankExit* culprit = nullptr;
     for (int r = 0; r < W; ++r) {
       auto& x = result.exits[static_cast<size_t>(r)];
       if (!running[static_cast<size_t>(r)])
@@ -267,9 +270,12 @@ LaunchAttempt LocalLauncher::runAttempt(const std::vector<std::string>& argv, in
       x.status = status;
       running[static_cast<size_t>(r)] = false;
       --alive;
-      if (!x.exitedCleanly() && !x.stoppedByLauncher && !result.firstFailure)
-        result.firstFailure = x;
+      if (!x.exitedCleanly() && !x.stoppedByLauncher &&
+          (!culprit || (WIFSIGNALED(x.status) && !WIFSIGNALED(culprit->status))))
+        culprit = &x;
     }
+    if (culprit && !result.firstFailure)
+      result.firstFailure = *culprit;
   };
   auto reapGroup = [&] {
     int status;
@@ -283,6 +289,7 @@ LaunchAttempt LocalLauncher::runAttempt(const std::vector<std::string>& argv, in
         ::kill(result.exits[static_cast<size_t>(r)].pid, sig);
   };
 
+  std::optional<Clock::time_point> termAt; // when the survivors of a failure get SIGTERM
   std::optional<Clock::time_point> killAt; // set once the ranks are being stopped
   auto stopAll = [&] {
     if (killAt)
@@ -364,8 +371,14 @@ LaunchAttempt LocalLauncher::runAttempt(const std::vector<std::string>& argv, in
       stopAll();
     }
     reapRanks();
-    if (result.firstFailure)
-      stopAll();
+    if (result.firstFailure) {
+      // The others fail on their own within the distributed timeout, naming
+      // the lost rank; give them a moment to say so before SIGTERM.
+      if (!termAt)
+        termAt = Clock::now() + options_.settle;
+      if (Clock::now() >= *termAt)
+        stopAll();
+    }
     if (killAt && Clock::now() >= *killAt) {
       signalAll(SIGKILL);
       killAt = Clock::time_point::max();

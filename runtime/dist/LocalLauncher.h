@@ -2,9 +2,10 @@
 // r told who it is through RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR
 // (127.0.0.1), MASTER_PORT (a free port picked per attempt) and a fresh
 // random BDL_JOB_TOKEN (never printed), so each child finds its place with
-// detectLaunchEnv(). When one rank fails, the others get SIGTERM, then
-// SIGKILL after a grace period; the job is restarted up to maxRestarts
-// times, with a hook to change the command line (e.g. add --resume DIR).
+// detectLaunchEnv(). When one rank fails, the others get a moment to end on
+// their own, then SIGTERM, then SIGKILL after a grace period; the job is
+// restarted up to maxRestarts times, with a hook to change the command line
+// (e.g. add --resume DIR).
 //
 //   LocalLaunchOptions o;
 //   o.argv = {"/usr/bin/bdlc", "worker", "mlp.bdl"};
@@ -69,6 +70,9 @@ struct LocalLaunchOptions {
   std::vector<std::string> argv; // argv[0] is looked up in PATH unless it holds '/'
   int workers = 1;
   int maxRestarts = 0;
+  // After a rank fails, how long the others may take to end on their own
+  // (printing the error that names it) before they get SIGTERM.
+  std::chrono::milliseconds settle{1000};
   // Between SIGTERM and SIGKILL when the launcher stops the ranks.
   std::chrono::milliseconds killGrace{5000};
   // Called before restart k (1, 2, ...) with the failure that ended the

@@ -8,6 +8,7 @@
 //
 //   param_sync_worker [--iters N] [--params P] [--wire f32|bf16] [--chunk C]
 //                     [--timeout-ms T] [--pause-ms M] [--coordinator HOST:PORT]
+//                     [--die-rank R --die-at I]   # rank R raises SIGKILL before iteration I
 //   param_sync_worker --print-free-port
 //
 // Exit 0: every iteration matched. 1: DistError (printed as "rank R: error:
@@ -18,6 +19,7 @@
 #include "runtime/dist/ParamSync.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -35,6 +37,8 @@ struct Args {
   size_t chunk = ParamSyncOptions{}.chunkElements;
   int timeoutMs = 10'000;
   int pauseMs = 0;
+  int dieRank = -1;
+  int dieAt = -1;
   LaunchOverrides overrides;
 };
 
@@ -48,7 +52,8 @@ float gradient(int rank, int iteration, size_t i) {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "param_sync_worker: %s\nusage: param_sync_worker [--iters N] [--params P] [--wire f32|bf16] "
-               "[--chunk C] [--timeout-ms T] [--pause-ms M] [--coordinator HOST:PORT] | --print-free-port\n",
+               "[--chunk C] [--timeout-ms T] [--pause-ms M] [--coordinator HOST:PORT] [--die-rank R --die-at I] "
+               "| --print-free-port\n",
                why);
   std::exit(2);
 }
@@ -76,6 +81,10 @@ Args parse(int argc, char** argv) {
       a.timeoutMs = std::stoi(v);
     else if (k == "--pause-ms")
       a.pauseMs = std::stoi(v);
+    else if (k == "--die-rank")
+      a.dieRank = std::stoi(v);
+    else if (k == "--die-at")
+      a.dieAt = std::stoi(v);
     else if (k == "--coordinator")
       a.overrides.coordinator = v;
     else
@@ -117,6 +126,8 @@ int main(int argc, char** argv) {
     ParamSync sync(comm, P, {.wire = args.wire, .chunkElements = args.chunk});
     auto start = std::chrono::steady_clock::now();
     for (int it = 0; it < args.iters; ++it) {
+      if (rank == args.dieRank && it == args.dieAt)
+        std::raise(SIGKILL);
       for (size_t i = 0; i < P; ++i)
         grad[i] = gradient(rank, it, i);
       sync.step(grad, weights, sgd);
