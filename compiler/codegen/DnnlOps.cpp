@@ -4,6 +4,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <unordered_map>
+
 namespace bdl::codegen {
 
 using namespace bdl::ir;
@@ -103,13 +105,29 @@ std::optional<StepFn> dnnlMatMul(const std::shared_ptr<DnnlRuntime>& rt, const G
 
 namespace {
 
-struct ConvPlan {
-  dnnl::primitive prim;
-  dnnl::memory::desc x, w, y; // plain layouts
-  int argX = 0, argW = 0, argY = 0;
-  ValueId vx = 0, vw = 0, vy = 0;
+// One tensor of a convolution: the plan's plain NCHW/OIHW layout and the
+// layout the primitive chose (blocked, for the AVX-512 kernels); a reorder
+// through `staging` bridges them when they differ.
+struct ConvTensor {
+  dnnl::memory::desc plain, chosen;
+  int arg = 0;
+  ValueId value = 0;
+  bool written = false;
+  std::vector<float> staging;
+  dnnl::reorder toChosen, toPlain;
+
+  void prepare(const dnnl::engine& eng) {
+    if (chosen == plain) return;
+    staging.resize(chosen.get_size() / sizeof(float) + 1);
+    if (written) toPlain = dnnl::reorder(dnnl::reorder::primitive_desc(eng, chosen, eng, plain));
+    else toChosen = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plain, eng, chosen));
+  }
 };
 
+struct ConvPlan {
+  dnnl::primitive prim;
+  ConvTensor t[3]; // x, w, y
+};
 } // namespace
 
 std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Graph& g, ValueId out) {
@@ -119,18 +137,19 @@ std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Gra
   // Shapes of input x, weight w and result y of the forward convolution.
   Shape xs, ws, ys;
   auto plan = std::make_shared<ConvPlan>();
+  ConvTensor &tx = plan->t[0], &tw = plan->t[1], &ty = plan->t[2];
   switch (node.op) {
   case OpKind::Conv2d:
     xs = *g.type(node.operands[0]).shape(); ws = *g.type(node.operands[1]).shape(); ys = *node.type.shape();
-    plan->vx = node.operands[0]; plan->vw = node.operands[1]; plan->vy = out;
+    tx.value = node.operands[0]; tw.value = node.operands[1]; ty.value = out; ty.written = true;
     break;
   case OpKind::Conv2dGradInput: // (g, w) -> x
     ys = *g.type(node.operands[0]).shape(); ws = *g.type(node.operands[1]).shape(); xs = *node.type.shape();
-    plan->vy = node.operands[0]; plan->vw = node.operands[1]; plan->vx = out;
+    ty.value = node.operands[0]; tw.value = node.operands[1]; tx.value = out; tx.written = true;
     break;
   case OpKind::Conv2dGradWeight: // (x, g) -> w
     xs = *g.type(node.operands[0]).shape(); ys = *g.type(node.operands[1]).shape(); ws = *node.type.shape();
-    plan->vx = node.operands[0]; plan->vy = node.operands[1]; plan->vw = out;
+    tx.value = node.operands[0]; ty.value = node.operands[1]; tw.value = out; tw.written = true;
     break;
   default: return std::nullopt;
   }
@@ -145,43 +164,63 @@ std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Gra
     int64_t span = at.dilation[i] * (ws[2 + i] - 1) + 1;
     padR[i] = (ys[2 + i] - 1) * at.stride[i] + span - xs[2 + i] - at.padding[i];
   }
-  plan->x = dnnl::memory::desc({xs[0], xs[1], xs[2], xs[3]}, dt::f32, tag::nchw);
-  plan->y = dnnl::memory::desc({ys[0], ys[1], ys[2], ys[3]}, dt::f32, tag::nchw);
-  plan->w = groups == 1 ? dnnl::memory::desc({ws[0], ws[1], ws[2], ws[3]}, dt::f32, tag::oihw)
-                        : dnnl::memory::desc({groups, ws[0] / groups, ws[1], ws[2], ws[3]}, dt::f32, tag::goihw);
+  dnnl::memory::dims xd = {xs[0], xs[1], xs[2], xs[3]}, yd = {ys[0], ys[1], ys[2], ys[3]};
+  dnnl::memory::dims wd = groups == 1 ? dnnl::memory::dims{ws[0], ws[1], ws[2], ws[3]}
+                                      : dnnl::memory::dims{groups, ws[0] / groups, ws[1], ws[2], ws[3]};
+  tx.plain = dnnl::memory::desc(xd, dt::f32, tag::nchw);
+  ty.plain = dnnl::memory::desc(yd, dt::f32, tag::nchw);
+  tw.plain = dnnl::memory::desc(wd, dt::f32, groups == 1 ? tag::oihw : tag::goihw);
+  dnnl::memory::desc xa(xd, dt::f32, tag::any), ya(yd, dt::f32, tag::any), wa(wd, dt::f32, tag::any);
   try {
     auto alg = dnnl::algorithm::convolution_direct;
-    dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, alg, plan->x, plan->w, plan->y, strides,
-                                       dil, padL, padR);
+    dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, alg, xa, wa, ya, strides, dil, padL, padR);
     dnnl::convolution_forward::primitive_desc fpd(fd, rt->engine);
     switch (node.op) {
     case OpKind::Conv2d:
       plan->prim = dnnl::convolution_forward(fpd);
-      plan->argX = DNNL_ARG_SRC; plan->argW = DNNL_ARG_WEIGHTS; plan->argY = DNNL_ARG_DST;
+      tx.chosen = fpd.src_desc(); tw.chosen = fpd.weights_desc(); ty.chosen = fpd.dst_desc();
+      tx.arg = DNNL_ARG_SRC; tw.arg = DNNL_ARG_WEIGHTS; ty.arg = DNNL_ARG_DST;
       break;
     case OpKind::Conv2dGradInput: {
-      dnnl::convolution_backward_data::desc bd(alg, plan->x, plan->w, plan->y, strides, dil, padL, padR);
+      dnnl::convolution_backward_data::desc bd(alg, xa, wa, ya, strides, dil, padL, padR);
       dnnl::convolution_backward_data::primitive_desc bpd(bd, rt->engine, fpd);
       plan->prim = dnnl::convolution_backward_data(bpd);
-      plan->argX = DNNL_ARG_DIFF_SRC; plan->argW = DNNL_ARG_WEIGHTS; plan->argY = DNNL_ARG_DIFF_DST;
+      tx.chosen = bpd.diff_src_desc(); tw.chosen = bpd.weights_desc(); ty.chosen = bpd.diff_dst_desc();
+      tx.arg = DNNL_ARG_DIFF_SRC; tw.arg = DNNL_ARG_WEIGHTS; ty.arg = DNNL_ARG_DIFF_DST;
       break;
     }
     default: {
-      dnnl::convolution_backward_weights::desc bd(alg, plan->x, plan->w, plan->y, strides, dil, padL, padR);
+      dnnl::convolution_backward_weights::desc bd(alg, xa, wa, ya, strides, dil, padL, padR);
       dnnl::convolution_backward_weights::primitive_desc bpd(bd, rt->engine, fpd);
       plan->prim = dnnl::convolution_backward_weights(bpd);
-      plan->argX = DNNL_ARG_SRC; plan->argW = DNNL_ARG_DIFF_WEIGHTS; plan->argY = DNNL_ARG_DIFF_DST;
+      tx.chosen = bpd.src_desc(); tw.chosen = bpd.diff_weights_desc(); ty.chosen = bpd.diff_dst_desc();
+      tx.arg = DNNL_ARG_SRC; tw.arg = DNNL_ARG_DIFF_WEIGHTS; ty.arg = DNNL_ARG_DIFF_DST;
       break;
     }
     }
+    for (ConvTensor& t : plan->t) t.prepare(rt->engine);
   } catch (const dnnl::error&) {
     return std::nullopt;
   }
   return [rt, plan](RunContext& ctx) {
-    dnnl::memory mx(plan->x, rt->engine, ctx.ptr[plan->vx]);
-    dnnl::memory mw(plan->w, rt->engine, ctx.ptr[plan->vw]);
-    dnnl::memory my(plan->y, rt->engine, ctx.ptr[plan->vy]);
-    plan->prim.execute(rt->stream, {{plan->argX, mx}, {plan->argW, mw}, {plan->argY, my}});
+    std::unordered_map<int, dnnl::memory> args;
+    std::vector<std::pair<ConvTensor*, dnnl::memory>> writeBack;
+    for (ConvTensor& t : plan->t) {
+      dnnl::memory plainMem(t.plain, rt->engine, ctx.ptr[t.value]);
+      if (t.chosen == t.plain) {
+        args[t.arg] = plainMem;
+        continue;
+      }
+      dnnl::memory staged(t.chosen, rt->engine, t.staging.data());
+      if (t.written) writeBack.emplace_back(&t, plainMem);
+      else t.toChosen.execute(rt->stream, plainMem, staged);
+      args[t.arg] = staged;
+    }
+    plan->prim.execute(rt->stream, args);
+    for (auto& [t, plainMem] : writeBack) {
+      dnnl::memory staged(t->chosen, rt->engine, t->staging.data());
+      t->toPlain.execute(rt->stream, staged, plainMem);
+    }
     rt->stream.wait();
   };
 }

@@ -28,6 +28,7 @@ struct JitStats {
   int steps = 0;
   int fusedGroups = 0;
   int referenceSteps = 0; // nodes run by the reference kernel (fallback)
+  std::string referenceOps; // their labels, one per line
   bool cacheHit = false;  // the LLVM kernels came from the kernel cache
   double compileMs = 0;
 };

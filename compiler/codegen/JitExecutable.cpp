@@ -6,7 +6,10 @@
 #include "compiler/ir/Printer.h"
 #include "compiler/ir/ops/Common.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <omp.h>
@@ -18,9 +21,23 @@ using namespace bdl::ir;
 JitExecutable::JitExecutable(Graph graph, Program program, const exec::EngineOptions& options)
     : graph_(std::move(graph)), program_(std::move(program)), options_(options) {
   if (program_.arenaBytes > 0) arena_ = std::aligned_alloc(64, (program_.arenaBytes + 63) / 64 * 64);
+  if (const char* p = std::getenv("BDL_JIT_PROFILE"); p && *p && *p != '0') profile_.assign(program_.steps.size(), 0.0);
 }
 
-JitExecutable::~JitExecutable() { std::free(arena_); }
+JitExecutable::~JitExecutable() {
+  std::free(arena_);
+  if (profile_.empty()) return;
+  // BDL_JIT_PROFILE=1: where the time went, slowest steps first.
+  std::vector<size_t> order(profile_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return profile_[a] > profile_[b]; });
+  double total = 0;
+  for (double t : profile_) total += t;
+  std::fprintf(stderr, "jit profile: %.3f s in %zu steps\n", total, profile_.size());
+  for (size_t i : order)
+    std::fprintf(stderr, "  %6.2f%%  %8.3f ms  %s\n", total > 0 ? 100 * profile_[i] / total : 0.0, profile_[i] * 1e3,
+                 program_.steps[i].label.c_str());
+}
 
 std::optional<Error> JitExecutable::bind(const interp::Feeds& feeds, RunContext& ctx) {
   ctx.ptr.assign(graph_.size(), nullptr);
@@ -100,7 +117,13 @@ Expected<interp::RunResult> JitExecutable::run(const interp::Feeds& feeds) {
       }
     }
     for (size_t s = 0; s < program_.steps.size(); ++s) {
-      program_.steps[s].run(ctx);
+      if (!profile_.empty()) {
+        auto t0 = std::chrono::steady_clock::now();
+        program_.steps[s].run(ctx);
+        profile_[s] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      } else {
+        program_.steps[s].run(ctx);
+      }
       if (options_.checkAgainstReference)
         if (auto e = check(ctx, s, reference)) return *e;
     }
@@ -144,7 +167,11 @@ std::optional<JitStats> jitStats(const exec::Executable& exe) {
   s.arenaBytes = p.arenaBytes;
   s.steps = static_cast<int>(p.steps.size());
   s.fusedGroups = p.llvmGroups;
-  for (const Step& st : p.steps) s.referenceSteps += st.label.find("[reference]") != std::string::npos;
+  for (const Step& st : p.steps)
+    if (st.label.find("[reference]") != std::string::npos) {
+      ++s.referenceSteps;
+      s.referenceOps += st.label + "\n";
+    }
   s.cacheHit = p.cacheHit;
   s.compileMs = p.compileMs;
   return s;

@@ -27,6 +27,7 @@ private:
   Program program_;
   exec::EngineOptions options_;
   void* arena_ = nullptr;
+  std::vector<double> profile_; // seconds per step (BDL_JIT_PROFILE)
 };
 
 } // namespace bdl::codegen

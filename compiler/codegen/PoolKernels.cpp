@@ -35,6 +35,19 @@ template <typename F> void forWindow(const PoolGeom& p, int64_t oy, int64_t ox, 
   }
 }
 
+// The first maximum of the window at (oy, ox) when the window lies inside
+// the plane (no padding): no bounds checks in the hot loop.
+inline int64_t argmaxInside(const PoolGeom& p, const float* xs, int64_t oy, int64_t ox) {
+  int64_t base = oy * p.sh * p.w + ox * p.sw, arg = base;
+  float best = xs[base];
+  for (int64_t i = 0; i < p.kh; ++i)
+    for (int64_t j = 0; j < p.kw; ++j) {
+      int64_t xi = base + i * p.w + j;
+      if (xs[xi] > best) { best = xs[xi]; arg = xi; }
+    }
+  return arg;
+}
+
 } // namespace
 
 std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
@@ -60,9 +73,11 @@ std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
           for (int64_t oy = 0; oy < p.oh; ++oy)
             for (int64_t ox = 0; ox < p.ow; ++ox) {
               int64_t arg = -1;
-              forWindow(p, oy, ox, [&](int64_t xi) {
-                if (arg < 0 || xs[xi] > xs[arg]) arg = xi;
-              });
+              if (p.ph == 0 && p.pw == 0) arg = argmaxInside(p, xs, oy, ox);
+              else
+                forWindow(p, oy, ox, [&](int64_t xi) {
+                  if (arg < 0 || xs[xi] > xs[arg]) arg = xi;
+                });
               int64_t yi = pl * p.oh * p.ow + oy * p.ow + ox;
               if (grad) yp[pl * p.h * p.w + arg] += gp[yi];
               else yp[yi] = xs[arg];

@@ -1,6 +1,7 @@
 // Sum, mean, max and min over axes, softmax and log_softmax along one axis
-// (f32). Reductions handle every axis set that merges into one reduced run
-// [outer, reduced, inner]; others fall back to the reference kernel.
+// (f32). Axis sets that merge into one reduced run [outer, reduced, inner]
+// split over threads; any other set (a conv bias gradient sums N, H and W
+// of NCHW) walks the merged dimensions on one thread.
 #include "compiler/codegen/Kernels.h"
 
 #include "compiler/ir/ops/Common.h"
@@ -81,6 +82,80 @@ StepFn reduceStep(OpKind op, Run3 r, ValueId x, ValueId out) {
   };
 }
 
+
+// Dimensions merged where neighbours are both reduced or both kept.
+struct Merged {
+  std::vector<int64_t> size, inStride, outStride;
+  std::vector<bool> reduced;
+};
+
+Merged mergeDims(const Shape& s, const std::vector<int64_t>& axes) {
+  Merged m;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    if (s[d] == 1) continue;
+    bool red = std::find(axes.begin(), axes.end(), d) != axes.end();
+    if (!m.size.empty() && m.reduced.back() == red) m.size.back() *= s[d];
+    else {
+      m.size.push_back(s[d]);
+      m.reduced.push_back(red);
+    }
+  }
+  size_t k = m.size.size();
+  m.inStride.assign(k, 1);
+  m.outStride.assign(k, 0);
+  int64_t in = 1, out = 1;
+  for (size_t d = k; d-- > 0;) {
+    m.inStride[d] = in;
+    in *= m.size[d];
+    if (!m.reduced[d]) {
+      m.outStride[d] = out;
+      out *= m.size[d];
+    }
+  }
+  return m;
+}
+
+StepFn generalReduceStep(OpKind op, Merged m, int64_t outCount, int64_t inCount, ValueId x, ValueId out) {
+  return [=](RunContext& ctx) {
+    const float* xp = ctx.at<float>(x);
+    float* yp = ctx.at<float>(out);
+    const float inf = std::numeric_limits<float>::infinity();
+    float init = op == OpKind::Max ? -inf : op == OpKind::Min ? inf : 0.0f;
+    for (int64_t i = 0; i < outCount; ++i) yp[i] = init;
+    auto combine = [op](float a, float b) {
+      return op == OpKind::Max ? std::max(a, b) : op == OpKind::Min ? std::min(a, b) : a + b;
+    };
+    size_t k = m.size.size();
+    int64_t len = m.size[k - 1];
+    bool innerReduced = m.reduced[k - 1];
+    std::vector<int64_t> idx(k, 0);
+    int64_t xo = 0, yo = 0;
+    for (int64_t base = 0; base < inCount; base += len) {
+      const float* xs = xp + xo;
+      if (innerReduced) {
+        float acc = init;
+        for (int64_t i = 0; i < len; ++i) acc = combine(acc, xs[i]);
+        yp[yo] = combine(yp[yo], acc);
+      } else {
+        for (int64_t i = 0; i < len; ++i) yp[yo + i] = combine(yp[yo + i], xs[i]);
+      }
+      // Next outer position (odometer over all but the inner dimension).
+      for (size_t d = k - 1; d-- > 0;) {
+        xo += m.inStride[d];
+        yo += m.outStride[d];
+        if (++idx[d] < m.size[d]) break;
+        xo -= m.inStride[d] * m.size[d];
+        yo -= m.outStride[d] * m.size[d];
+        idx[d] = 0;
+      }
+    }
+    if (op == OpKind::Mean && outCount > 0) {
+      float scale = static_cast<float>(static_cast<double>(outCount) / static_cast<double>(inCount));
+      for (int64_t i = 0; i < outCount; ++i) yp[i] *= scale;
+    }
+  };
+}
+
 StepFn softmaxStep(bool log, ops::AxisSplit sp, ValueId x, ValueId out) {
   return [log, sp, x, out](RunContext& ctx) {
     const float* xp = ctx.at<float>(x);
@@ -121,9 +196,8 @@ std::optional<StepFn> reduceKernel(const Graph& g, ValueId out) {
   case OpKind::Mean:
   case OpKind::Max:
   case OpKind::Min: {
-    auto r = reducedRun(s, *axes);
-    if (!r) return std::nullopt;
-    return reduceStep(n.op, *r, x, out);
+    if (auto r = reducedRun(s, *axes)) return reduceStep(n.op, *r, x, out);
+    return generalReduceStep(n.op, mergeDims(s, *axes), numElements(*n.type.shape()), numElements(s), x, out);
   }
   case OpKind::Softmax:
   case OpKind::LogSoftmax:
