@@ -11,8 +11,10 @@ namespace bdl::dist {
 Communicator::Communicator(DistConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
   Impl& m = *impl_;
   if (m.config.rank == 0 && m.config.worldSize > 1) {
+    const std::string& bindHost =
+        m.config.coordinatorBindHost.empty() ? m.config.coordinatorHost : m.config.coordinatorBindHost;
     try {
-      auto endpoint = resolveEndpoint(m.io, m.config.coordinatorHost, m.config.coordinatorPort);
+      auto endpoint = resolveEndpoint(m.io, bindHost, m.config.coordinatorPort);
       m.coordinatorAcceptor = std::make_unique<tcp::acceptor>(m.io);
       m.coordinatorAcceptor->open(endpoint.protocol());
       m.coordinatorAcceptor->set_option(tcp::acceptor::reuse_address(true));
@@ -20,7 +22,7 @@ Communicator::Communicator(DistConfig config) : impl_(std::make_unique<Impl>(std
       m.coordinatorAcceptor->listen();
       m.addresses[0] = formatAddress(m.config.coordinatorHost, m.coordinatorAcceptor->local_endpoint().port());
     } catch (const std::exception& e) {
-      throw DistError("rank 0 cannot listen on " + formatAddress(m.config.coordinatorHost, m.config.coordinatorPort) +
+      throw DistError("rank 0 cannot listen on " + formatAddress(bindHost, m.config.coordinatorPort) +
                           ": " + e.what() + " (is the port in use? pick another with the coordinator port option)",
                       0, formatAddress(m.config.coordinatorHost, m.config.coordinatorPort));
     }

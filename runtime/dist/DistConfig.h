@@ -21,6 +21,10 @@ struct DistConfig {
   // ephemeral port (read it back with Communicator::coordinatorPort()).
   std::string coordinatorHost = "127.0.0.1";
   uint16_t coordinatorPort = 0;
+  // Where rank 0 binds its listener; empty: coordinatorHost. "0.0.0.0" when
+  // coordinatorHost is a host name that may resolve to a loopback alias on
+  // rank 0's own host (Debian maps its host name to 127.0.1.1).
+  std::string coordinatorBindHost;
   // Where workers accept data-plane links (ephemeral port). Loopback by
   // default; multi-host jobs set the interface address or "0.0.0.0".
   std::string bindHost = "127.0.0.1";

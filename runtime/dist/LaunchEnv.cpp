@@ -225,9 +225,12 @@ LaunchEnv detectLaunchEnv(const EnvLookup& env, const LaunchOverrides& overrides
                     kCoordinatorHint);
   }
 
-  if (auto b = env("BDL_BIND_HOST"); b && !b->empty())
+  if (auto b = env("BDL_BIND_HOST"); b && !b->empty()) {
     out.bindHost = *b;
-  else
+    out.coordinatorBindHost = *b;
+  } else if (out.coordinatorSource.rfind("first host of", 0) == 0) {
+    out.bindHost = out.coordinatorBindHost = "0.0.0.0";
+  } else
     out.bindHost = !isLoopback(out.coordinatorHost) ? "0.0.0.0" : out.coordinatorHost == "::1" ? "::1" : "127.0.0.1";
   return out;
 }
@@ -238,6 +241,7 @@ void applyLaunchEnv(const LaunchEnv& env, DistConfig& config) {
   config.coordinatorHost = env.coordinatorHost;
   config.coordinatorPort = env.coordinatorPort;
   config.bindHost = env.bindHost;
+  config.coordinatorBindHost = env.coordinatorBindHost;
 }
 
 } // namespace bdl::dist

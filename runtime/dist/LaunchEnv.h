@@ -53,6 +53,10 @@ struct LaunchEnv {
   // Where a worker accepts data-plane links: BDL_BIND_HOST, else loopback when
   // the coordinator is loopback, else every interface (0.0.0.0).
   std::string bindHost = "127.0.0.1";
+  // Where rank 0 listens; empty: the coordinator host itself. BDL_BIND_HOST
+  // if set; 0.0.0.0 for a host name taken from a Slurm node list (it may
+  // resolve to a loopback alias on its own host).
+  std::string coordinatorBindHost;
   LaunchSource source = LaunchSource::Single;
   std::string coordinatorSource; // the variable or flag it came from, "" for Single
   // "rank 1 of 4 (OpenMPI (OMPI_COMM_WORLD_*)), coordinator 10.0.0.1:29500 (BDL_COORDINATOR)"
@@ -75,7 +79,7 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 LaunchEnv detectLaunchEnv(const LaunchOverrides& overrides = {});
 LaunchEnv detectLaunchEnv(const EnvLookup& env, const LaunchOverrides& overrides = {});
 
-// Copies rank, world size, coordinator and bind host into `config`.
+// Copies rank, world size, coordinator and bind hosts into `config`.
 void applyLaunchEnv(const LaunchEnv& env, DistConfig& config);
 
 // "host:port" or "[v6]:port" -> (host, port); throws DistError naming `what`.

@@ -113,6 +113,8 @@ TEST(LaunchEnv, SlurmTakesTheFirstHostOfTheStepAndAPortFromTheJobId) {
   EXPECT_EQ(e.coordinatorHost, "gpu007");
   EXPECT_EQ(e.coordinatorPort, 20000 + 123456 % 20000);
   EXPECT_CONTAINS(e.coordinatorSource, "SLURM_STEP_NODELIST");
+  EXPECT_EQ(e.coordinatorBindHost, "0.0.0.0"); // "gpu007" may be 127.0.1.1 on gpu007 itself
+  EXPECT_EQ(e.bindHost, "0.0.0.0");
 
   slurm.erase("SLURM_STEP_NODELIST");
   slurm["BDL_COORDINATOR_PORT"] = "31000";
@@ -125,6 +127,7 @@ TEST(LaunchEnv, SlurmTakesTheFirstHostOfTheStepAndAPortFromTheJobId) {
   e = detect(slurm);
   EXPECT_EQ(e.coordinatorHost, "10.0.0.5");
   EXPECT_EQ(e.coordinatorPort, 29501);
+  EXPECT_EQ(e.coordinatorBindHost, ""); // an address it was given: bind exactly that
 }
 
 TEST(LaunchEnv, InnermostLauncherWins) {
@@ -164,6 +167,7 @@ TEST(LaunchEnv, OverridesBeatTheEnvironment) {
               {"BDL_BIND_HOST", "10.9.9.9"}});
   EXPECT_EQ(e.source, LaunchSource::Explicit);
   EXPECT_EQ(e.bindHost, "10.9.9.9");
+  EXPECT_EQ(e.coordinatorBindHost, "10.9.9.9");
 }
 
 TEST(LaunchEnv, ClearErrors) {
