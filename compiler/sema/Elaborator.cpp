@@ -269,16 +269,20 @@ std::optional<ir::Graph> Elaborator::model(ModelRef ref) {
       check(builder_.output(name, results[i].tensor), where, {});
     }
     frames_.clear();
-    ir::Graph graph = builder_.finish();
-    std::vector<std::string> problems = ir::verifyGraph(graph);
-    if (!problems.empty())
-      throw ir::InternalError(fmt::format("{}:{}: elaborated graph fails verification: {}", __FILE__, __LINE__,
-                                          problems.front()));
-    return graph;
+    return finishGraph();
   } catch (const ElaborationStopped&) {
     frames_.clear();
     return std::nullopt;
   }
+}
+
+ir::Graph Elaborator::finishGraph() {
+  ir::Graph graph = builder_.finish();
+  std::vector<std::string> problems = ir::verifyGraph(graph);
+  if (!problems.empty())
+    throw ir::InternalError(fmt::format("{}:{}: elaborated graph fails verification: {}", __FILE__, __LINE__,
+                                        problems.front()));
+  return graph;
 }
 
 std::string Elaborator::instanceName(SourceRange range) {
@@ -335,7 +339,19 @@ std::vector<Value> Elaborator::callDef(const Value& fn, std::vector<CallArg> arg
   Frame& caller = frame();
   std::string savedTarget = caller.target;
   if (!wholeValueOfBinding) caller.target = (caller.target.empty() ? "" : caller.target + ".") + def.name.name;
-  std::string path = instanceName(range);
+  // A model called from a job is the job's root: its parameters keep the
+  // model's own names, so the job's checkpoint serves the model alone.
+  std::string path;
+  if (caller.jobTop && def.isModel) {
+    std::string key = "model " + def.name.name;
+    if (auto it = caller.instances.find(key); it != caller.instances.end())
+      fail(range, fmt::format("model '{}' is called twice in this job", def.name.name),
+           "a job trains one instance of each model; bind its result once and reuse the name",
+           {{it->second, "first called here"}});
+    caller.instances[key] = range;
+  } else {
+    path = instanceName(range);
+  }
   caller.target = savedTarget;
 
   // Match arguments to parameters: positional first, then by name.

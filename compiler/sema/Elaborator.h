@@ -5,6 +5,7 @@
 
 #include "compiler/ir/Builder.h"
 #include "compiler/sema/Elaborate.h"
+#include "compiler/sema/Job.h"
 #include "compiler/sema/Value.h"
 
 #include <map>
@@ -34,6 +35,12 @@ public:
   // here, when elaboration ends.
   ~Elaborator();
 
+  // ---- train jobs and pipelines (Jobs.cpp, Pipelines.cpp) ----
+  std::optional<JobSpec> job(const ast::TrainDecl& decl, size_t module);
+  std::optional<PipelineSpec> pipelineWithDefaults(const ast::PipelineDecl& decl, size_t module);
+  std::optional<ir::Graph> pipelineFunction(const PipelineStep& step, const std::vector<FieldType>& fields);
+  std::optional<ir::Graph> jobGraph(const JobSpec& job, const std::vector<FieldType>& fields, JobGraphKind kind);
+
   // ---- used by the expression and builtin files ----
   struct Frame {
     size_t module = 0;
@@ -46,6 +53,7 @@ public:
     SourceRange callSite;
     SourceRange returnAt;                  // the `return` that ended the body
     std::vector<SourceRange> returnRanges; // one per returned value
+    bool jobTop = false; // the body of a train job: model calls keep the model's own names
   };
 
   Value eval(const ast::Expr& e, bool wholeValueOfBinding = false);
@@ -99,6 +107,16 @@ private:
   ir::Dims concreteDims(const ast::TypeExpr& type, std::vector<std::optional<DimOrigin>>& origins);
   std::string instanceName(SourceRange range);
   Value lookup(const std::string& name, SourceRange range);
+
+  // Job and pipeline helpers (Jobs.cpp, Pipelines.cpp).
+  ClauseValue clauseValue(const ast::Expr& e);
+  std::vector<ClauseArg> clauseArgs(const ast::Call& call, const ast::Expr* skip = nullptr);
+  Value valueOfClause(const ClauseValue& c);
+  void pipelineSteps(const ast::Expr& e, PipelineSpec& out, int depth);
+  void enterPipeline(const ast::PipelineDecl& decl, size_t module, const std::vector<ClauseArg>& args,
+                     SourceRange callRange);
+  PipelineSpec pipelineValue(const ast::Expr& e, const std::string& name);
+  ir::Graph finishGraph();
 
   const LoadedProgram& program_;
   const SourceManager& sources_;

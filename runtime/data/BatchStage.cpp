@@ -28,6 +28,12 @@ public:
   std::string describe() const override {
     return "batch(" + std::to_string(n_) + (dropLast_ ? ", drop_last)" : ")");
   }
+  // Every worker gets a (possibly empty) share of every global batch.
+  std::optional<int64_t> passLength() const override {
+    std::optional<int64_t> up = upstream_->passLength();
+    if (!up) return std::nullopt;
+    return dropLast_ ? *up / n_ : (*up + n_ - 1) / n_;
+  }
 
   std::optional<Element> next() override {
     std::vector<Element> global;

@@ -4,6 +4,7 @@
 #include "runtime/data/Rng.h"
 #include "runtime/data/Stages.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace bdl::data {
@@ -17,6 +18,10 @@ public:
   }
   std::string_view kind() const override { return "take"; }
   std::string describe() const override { return "take(" + std::to_string(n_) + ")"; }
+  std::optional<int64_t> passLength() const override {
+    std::optional<int64_t> up = upstream_->passLength();
+    return up ? std::optional<int64_t>(std::min(*up, n_)) : std::nullopt;
+  }
   std::optional<Element> next() override {
     if (taken_ >= n_) return std::nullopt;
     std::optional<Element> e = upstream_->next();
@@ -50,6 +55,10 @@ public:
   }
   std::string_view kind() const override { return "skip"; }
   std::string describe() const override { return "skip(" + std::to_string(n_) + ")"; }
+  std::optional<int64_t> passLength() const override {
+    std::optional<int64_t> up = upstream_->passLength();
+    return up ? std::optional<int64_t>(std::max<int64_t>(*up - n_, 0)) : std::nullopt;
+  }
   std::optional<Element> next() override {
     for (; !skipped_; skipped_ = true)
       for (int64_t i = 0; i < n_; ++i)
@@ -85,6 +94,10 @@ public:
   RepeatStage(std::unique_ptr<Stage> up, int64_t times) : Stage(std::move(up)), times_(times) {}
   std::string_view kind() const override { return "repeat"; }
   std::string describe() const override { return "repeat(" + std::to_string(times_) + ")"; }
+  std::optional<int64_t> passLength() const override {
+    std::optional<int64_t> up = upstream_->passLength();
+    return up && times_ >= 0 ? std::optional<int64_t>(*up * times_) : std::nullopt;
+  }
   std::optional<Element> next() override {
     while (times_ < 0 || repetition_ < times_) {
       if (std::optional<Element> e = upstream_->next()) {

@@ -21,6 +21,7 @@ public:
   void restoreState(const nlohmann::json& state) override;
 
   virtual int64_t size() const = 0;
+  std::optional<int64_t> passLength() const override { return size(); }
   // A producer of record i that owns (shares) what it needs to read it.
   virtual std::function<Record()> reader(int64_t i) const = 0;
 

@@ -63,6 +63,9 @@ public:
   std::string describe() const;
   // Consumer waits at the last prefetch stage in this epoch (nullopt without one).
   std::optional<PrefetchStats> prefetchStats() const { return prefetchStatsOf(root()); }
+  // Records (batches, after batch()) per epoch for this worker, when known
+  // without reading data: nullopt after a filter or an endless repeat.
+  std::optional<int64_t> epochLength() const { return root().passLength(); }
 
   // The exact position (epoch, and every stage's state including shuffle RNG
   // state) as JSON. restore() on an identically built pipeline continues

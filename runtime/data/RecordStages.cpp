@@ -29,6 +29,7 @@ class FilterStage final : public Stage {
 public:
   FilterStage(std::unique_ptr<Stage> up, FilterFn pred) : Stage(std::move(up)), pred_(std::move(pred)) {}
   std::string_view kind() const override { return "filter"; }
+  std::optional<int64_t> passLength() const override { return std::nullopt; } // depends on the data
   std::optional<Element> next() override {
     while (std::optional<Element> e = upstream_->next())
       if (pred_(e->get())) return e;

@@ -42,6 +42,10 @@ public:
   virtual nlohmann::json saveState() const;
   virtual void restoreState(const nlohmann::json& state);
 
+  // Records (or batches) one pass yields, when known without reading data
+  // (a filter makes it unknown). Default: the upstream's.
+  virtual std::optional<int64_t> passLength() const { return upstream_ ? upstream_->passLength() : std::nullopt; }
+
   Stage* upstream() const { return upstream_.get(); }
   // "idx |> map |> shuffle |> batch"
   std::string describeChain() const;

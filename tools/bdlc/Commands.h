@@ -3,6 +3,8 @@
 // 3 an internal error (a bug in bdlc).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace bdl {
@@ -31,6 +33,32 @@ int runCheck(const std::vector<std::string>& files, const CommonOptions& options
 int runDumpAst(const std::string& file, const CommonOptions& options);
 int runDumpGraph(const std::string& file, const std::string& stage, const ModelOptions& model, const CommonOptions& options);
 int runParams(const std::string& file, const ModelOptions& model, const CommonOptions& options);
+struct RunOptions {
+  std::string engine = "reference"; // --engine
+  int threads = 0;                  // --threads; 0: every core
+  bool noFusion = false;            // --no-fusion
+};
+
+struct TrainOptions {
+  std::string file, job, resume, metrics;
+  std::optional<int64_t> epochs;
+  RunOptions run;
+};
+
+struct EvalOptions {
+  std::string file, job, checkpoint;
+  RunOptions run;
+};
+
+struct PredictOptions {
+  std::string file, model, checkpoint, input, output;
+  int64_t batch = 256;
+  RunOptions run;
+};
+
+int runTrain(const TrainOptions& train, const CommonOptions& options);
+int runEval(const EvalOptions& eval, const CommonOptions& options);
+int runPredict(const PredictOptions& predict, const CommonOptions& options);
 int runFmt(const std::vector<std::string>& files, bool inPlace, bool checkOnly, const CommonOptions& options);
 
 } // namespace bdl::cli

@@ -64,6 +64,53 @@ int main(int argc, char** argv) {
   fmtCmd->add_flag("--check", checkOnly, "Print nothing; exit 1 if a file is not in canonical form");
   fmtCmd->footer("Examples:\n  bdlc fmt model.bdl\n  bdlc fmt -i model.bdl\n  bdlc fmt --check *.bdl");
 
+  // Options every command that runs graphs shares.
+  auto addRunOptions = [](CLI::App* cmd, RunOptions& run) {
+    cmd->add_option("--engine", run.engine, "reference (the interpreter) or jit")
+        ->check(CLI::IsMember({"reference", "jit"}))
+        ->capture_default_str();
+    cmd->add_option("--threads", run.threads, "Threads for kernels (0: every core)")->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--no-fusion", run.noFusion, "Run every operation as its own kernel (jit)");
+  };
+
+  TrainOptions trainOptions;
+  CLI::App* trainCmd = app.add_subcommand("train", "Train a job: data, model, optimizer, validation, checkpoints");
+  trainCmd->add_option("file", trainOptions.file, "BDL file")->required()->check(CLI::ExistingFile);
+  trainCmd->add_option("--job", trainOptions.job, "The train job (default: the file's only one)");
+  trainCmd->add_option("--epochs", trainOptions.epochs, "Train this many epochs instead of the job's stop clause")
+      ->check(CLI::PositiveNumber);
+  trainCmd->add_option("--resume", trainOptions.resume,
+                       "Continue from a checkpoint directory (or the newest sound one under it)");
+  trainCmd->add_option("--metrics", trainOptions.metrics, "Append JSONL metrics (one record per log step and validation)");
+  addRunOptions(trainCmd, trainOptions.run);
+  trainCmd->footer("Examples:\n  bdlc train examples/fashion_mlp.bdl\n"
+                   "  bdlc train examples/fashion_mlp.bdl --resume ckpt/fashion_mlp --metrics run.jsonl\n"
+                   "Ctrl-C stops after the current iteration and writes a checkpoint (exit code 130).");
+
+  EvalOptions evalOptions;
+  CLI::App* evalCmd = app.add_subcommand("eval", "Print a job's validation metrics for a checkpoint");
+  evalCmd->add_option("file", evalOptions.file, "BDL file")->required()->check(CLI::ExistingFile);
+  evalCmd->add_option("--job", evalOptions.job, "The train job (default: the file's only one)");
+  evalCmd->add_option("--checkpoint", evalOptions.checkpoint, "A checkpoint, or a directory of them (the newest)")
+      ->required();
+  addRunOptions(evalCmd, evalOptions.run);
+  evalCmd->footer("Example:\n  bdlc eval examples/fashion_mlp.bdl --checkpoint ckpt/fashion_mlp");
+
+  PredictOptions predictOptions;
+  CLI::App* predictCmd = app.add_subcommand("predict", "Run a model on a NumPy array with a checkpoint's parameters");
+  predictCmd->add_option("file", predictOptions.file, "BDL file")->required()->check(CLI::ExistingFile);
+  predictCmd->add_option("--model", predictOptions.model, "The model")->required();
+  predictCmd->add_option("--checkpoint", predictOptions.checkpoint, "A checkpoint, or a directory of them (the newest)")
+      ->required();
+  predictCmd->add_option("--input", predictOptions.input, ".npy file: rows of the model's input")
+      ->required()
+      ->check(CLI::ExistingFile);
+  predictCmd->add_option("--output", predictOptions.output, ".npy file to write (.npz for several outputs)")->required();
+  predictCmd->add_option("--batch", predictOptions.batch, "Rows per run")->check(CLI::PositiveNumber)->capture_default_str();
+  addRunOptions(predictCmd, predictOptions.run);
+  predictCmd->footer("Example:\n  bdlc predict examples/fashion_mlp.bdl --model MLP --checkpoint ckpt/fashion_mlp "
+                     "--input x.npy --output logits.npy");
+
   // CLI11 reports an unknown command as "a subcommand is required"; name it.
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;
@@ -88,6 +135,9 @@ int main(int argc, char** argv) {
     if (*dump) return stage == "ast" ? runDumpAst(dumpFile, common) : runDumpGraph(dumpFile, stage, modelOptions, common);
     if (*params) return runParams(paramsFile, paramsModel, common);
     if (*fmtCmd) return runFmt(fmtFiles, inPlace, checkOnly, common);
+    if (*trainCmd) return runTrain(trainOptions, common);
+    if (*evalCmd) return runEval(evalOptions, common);
+    if (*predictCmd) return runPredict(predictOptions, common);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bdlc: internal error: %s\nPlease report this with the input that caused it.\n", e.what());
     return kInternalError;

@@ -1,0 +1,272 @@
+// train, eval and predict: the commands that run a job or a model on data.
+#include "tools/bdlc/Commands.h"
+#include "tools/bdlc/ConsoleReporter.h"
+#include "tools/bdlc/Version.h"
+
+#include "compiler/driver/JobBuilder.h"
+#include "compiler/ir/Specialize.h"
+#include "compiler/passes/DeadCode.h"
+#include "compiler/sema/Elaborate.h"
+#include "compiler/sema/ModuleLoader.h"
+#include "runtime/data/DataError.h"
+#include "runtime/data/Npy.h"
+#include "runtime/data/Npz.h"
+#include "runtime/train/TrainError.h"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <unistd.h>
+
+namespace bdl::cli {
+
+namespace {
+
+constexpr int kInterrupted = 130;
+
+train::Trainer* volatile gRunning = nullptr;
+volatile sig_atomic_t gSignal = 0;
+
+void onSignal(int sig) {
+  gSignal = sig;
+  if (train::Trainer* t = gRunning) t->requestStop();
+}
+
+// Ctrl-C finishes the current iteration and writes a checkpoint; a second
+// one kills at once.
+struct StopOnSignal {
+  explicit StopOnSignal(train::Trainer& t) {
+    gRunning = &t;
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &oldInt_);
+    sigaction(SIGTERM, &sa, &oldTerm_);
+  }
+  ~StopOnSignal() {
+    gRunning = nullptr;
+    sigaction(SIGINT, &oldInt_, nullptr);
+    sigaction(SIGTERM, &oldTerm_, nullptr);
+  }
+  struct sigaction oldInt_ {}, oldTerm_ {};
+};
+
+exec::EngineOptions engineOptions(const RunOptions& run) {
+  exec::EngineOptions e;
+  e.engine = *exec::engineFromName(run.engine);
+  unsigned cores = std::thread::hardware_concurrency();
+  e.threads = run.threads > 0 ? run.threads : static_cast<int>(cores ? cores : 1);
+  e.fusion = !run.noFusion;
+  return e;
+}
+
+void printError(const std::string& message, const std::string& hint = {}) {
+  std::fprintf(stderr, "bdlc: error: %s\n", message.c_str());
+  if (!hint.empty()) std::fprintf(stderr, "hint: %s\n", hint.c_str());
+}
+
+// Runs `body`, turning the errors a user can cause at run time into messages
+// and exit code 1; anything else is an internal error for main().
+template <typename F> int reportingRunErrors(DiagnosticEngine& diags, const CommonOptions& options, F&& body) {
+  try {
+    return body();
+  } catch (const DataError& e) {
+    std::fprintf(stderr, "%s: error: %s\n", e.file().empty() ? "bdlc" : e.file().c_str(), e.detail().c_str());
+  } catch (const train::TrainError& e) {
+    printError(e.what(), e.hint());
+  } catch (const driver::FunctionCompileError& e) {
+    printDiagnostics(diags, options);
+    if (!diags.hasErrors()) printError(e.what());
+    return kUserError;
+  }
+  if (diags.hasErrors()) printDiagnostics(diags, options);
+  return kUserError;
+}
+
+} // namespace
+
+int runTrain(const TrainOptions& opts, const CommonOptions& options) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources, options.errorLimit);
+  return reportingRunErrors(diags, options, [&]() -> int {
+    LoadedProgram program;
+    if (!loadProgram(opts.file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
+      printDiagnostics(diags, options);
+      return kUserError;
+    }
+    driver::JobOptions jobOptions;
+    jobOptions.job = opts.job;
+    jobOptions.engine = engineOptions(opts.run);
+    jobOptions.epochs = opts.epochs;
+    jobOptions.version = kVersion;
+    std::optional<driver::PreparedJob> job = driver::prepareJob(program, sources, diags, jobOptions);
+    if (!job) {
+      printDiagnostics(diags, options);
+      return kUserError;
+    }
+    std::string resumeFrom;
+    if (!opts.resume.empty()) {
+      std::vector<std::string> skipped;
+      resumeFrom = train::resolveCheckpoint(opts.resume, &skipped);
+      for (const std::string& s : skipped) std::fprintf(stderr, "bdlc: warning: skipping unsound checkpoint %s\n", s.c_str());
+    }
+    ConsoleReporter reporter(job->settings.jobName, opts.metrics, isatty(fileno(stdout)) != 0);
+    train::Trainer trainer(std::move(job->inputs), job->settings, reporter);
+    if (!resumeFrom.empty()) trainer.resumeFrom(resumeFrom);
+    StopOnSignal guard(trainer);
+    train::TrainSummary summary = trainer.run();
+    reporter.summary(summary);
+    if (gSignal) {
+      std::fprintf(stderr, "bdlc: stopped by %s after iteration %lld%s\n", strsignal(gSignal),
+                   static_cast<long long>(summary.iterations),
+                   summary.lastCheckpoint.empty()
+                       ? ""
+                       : fmt::format("; continue with --resume {}", job->settings.checkpointDir).c_str());
+      return kInterrupted;
+    }
+    return kSuccess;
+  });
+}
+
+int runEval(const EvalOptions& opts, const CommonOptions& options) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources, options.errorLimit);
+  return reportingRunErrors(diags, options, [&]() -> int {
+    LoadedProgram program;
+    if (!loadProgram(opts.file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
+      printDiagnostics(diags, options);
+      return kUserError;
+    }
+    driver::JobOptions jobOptions;
+    jobOptions.job = opts.job;
+    jobOptions.engine = engineOptions(opts.run);
+    jobOptions.version = kVersion;
+    std::optional<driver::PreparedJob> job = driver::prepareJob(program, sources, diags, jobOptions);
+    if (!job) {
+      printDiagnostics(diags, options);
+      return kUserError;
+    }
+    if (!job->spec.validate) {
+      printError(fmt::format("job '{}' has no validate clause, so there is nothing to evaluate", job->spec.name),
+                 "add: validate = Test() every 1 epoch with [accuracy(logits, label), loss]");
+      return kUserError;
+    }
+    std::string dir = train::resolveCheckpoint(opts.checkpoint);
+    train::Reporter quiet;
+    train::Trainer trainer(std::move(job->inputs), job->settings, quiet);
+    trainer.resumeFrom(dir);
+    train::ValidationReport r = trainer.validate();
+    std::printf("%s on %s samples, checkpoint %s\n", job->spec.name.c_str(),
+                withThousands(static_cast<double>(r.samples)).c_str(), dir.c_str());
+    for (const auto& [name, value] : r.metrics) std::printf("  %-10s %.4f\n", name.c_str(), value);
+    return kSuccess;
+  });
+}
+
+int runPredict(const PredictOptions& opts, const CommonOptions& options) {
+  SourceManager sources;
+  DiagnosticEngine diags(sources, options.errorLimit);
+  return reportingRunErrors(diags, options, [&]() -> int {
+    LoadedProgram program;
+    if (!loadProgram(opts.file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
+      printDiagnostics(diags, options);
+      return kUserError;
+    }
+    sema::ModelRef ref = sema::findModel(program, opts.model, diags);
+    std::optional<ir::Graph> model;
+    if (ref.decl) model = sema::elaborateModel(program, ref, {false, 0}, sources, diags);
+    if (!model) {
+      printDiagnostics(diags, options);
+      return kUserError;
+    }
+    ir::Graph graph = passes::eliminateDeadCode(*model);
+    std::vector<ir::ValueId> inputs = graph.leaves(ir::OpKind::Input);
+    if (inputs.size() != 1) {
+      printError(fmt::format("model '{}' takes {} inputs; predict feeds exactly one", opts.model, inputs.size()));
+      return kUserError;
+    }
+    const ir::Node& input = graph.node(inputs[0]);
+    Tensor x = readNpy(opts.input);
+    if (x.dtype() == DType::F64 && input.type.dtype == DType::F32) { // NumPy's default float
+      Tensor f(DType::F32, x.shape());
+      for (int64_t i = 0; i < x.numel(); ++i) f.data<float>()[i] = static_cast<float>(x.data<double>()[i]);
+      x = f;
+    }
+    // The input's dims after the batch dimension must match exactly.
+    const ir::TensorType& want = input.type;
+    bool fits = x.dtype() == want.dtype && x.shape().size() == want.dims.size() && !x.shape().empty();
+    for (size_t i = 1; fits && i < want.dims.size(); ++i)
+      fits = want.dims[i].isConcrete() && want.dims[i].value == x.shape()[i];
+    if (!fits || want.dims[0].isConcrete()) {
+      if (fits && want.dims[0].value != x.shape()[0]) fits = false;
+    }
+    if (!fits) {
+      printError(fmt::format("{} holds {}{} but model '{}' takes {}: {}", opts.input, dtypeName(x.dtype()),
+                             shapeToString(x.shape()), opts.model, input.name, want.toString()));
+      return kUserError;
+    }
+    if (x.shape()[0] == 0) {
+      printError(fmt::format("{} has no rows to predict", opts.input));
+      return kUserError;
+    }
+    std::string dir = train::resolveCheckpoint(opts.checkpoint);
+    interp::Feeds feeds;
+    for (auto& [name, value] : train::checkpointParameters(dir)) feeds[name] = std::move(value);
+    for (ir::OpKind kind : {ir::OpKind::Parameter, ir::OpKind::State})
+      for (ir::ValueId id : graph.leaves(kind))
+        if (!feeds.count(graph.node(id).name))
+          throw train::TrainError(fmt::format("checkpoint {} has no value for '{}' of model '{}'", dir,
+                                              graph.node(id).name, opts.model));
+    // Rows in chunks of --batch; one compiled graph per chunk size.
+    int64_t rows = x.shape()[0];
+    int64_t rowElems = rows ? x.numel() / rows : 0;
+    std::map<int64_t, std::unique_ptr<exec::Executable>> exes;
+    std::map<std::string, std::vector<Tensor>> pieces;
+    exec::EngineOptions engine = engineOptions(opts.run);
+    for (int64_t start = 0; start < rows; start += opts.batch) {
+      int64_t n = std::min(opts.batch, rows - start);
+      std::map<std::string, int64_t> sizes;
+      if (want.dims[0].isSymbolic()) sizes[want.dims[0].symbol] = n;
+      auto& exe = exes[n];
+      if (!exe) {
+        ir::Expected<ir::Graph> concrete = ir::specialize(graph, sizes);
+        if (!concrete) throw train::TrainError(concrete.error().message);
+        auto compiled = exec::compile(std::move(*concrete), engine);
+        if (!compiled) throw train::TrainError(compiled.error().message);
+        exe = std::move(*compiled);
+      }
+      Shape chunkShape = x.shape();
+      chunkShape[0] = n;
+      Tensor chunk(x.dtype(), chunkShape);
+      size_t bytes = static_cast<size_t>(n * rowElems) * dtypeSize(x.dtype());
+      std::memcpy(chunk.rawData(), static_cast<const char*>(x.rawData()) + static_cast<size_t>(start * rowElems) * dtypeSize(x.dtype()), bytes);
+      feeds[input.name] = chunk;
+      ir::Expected<interp::RunResult> r = exe->run(feeds);
+      if (!r) throw train::TrainError(r.error().message);
+      for (auto& [name, value] : r->outputs) pieces[name].push_back(std::move(value));
+    }
+    // Stack the chunks back together, output by output.
+    std::vector<std::pair<std::string, Tensor>> results;
+    for (auto& [name, parts] : pieces) {
+      Shape shape = parts.front().shape();
+      shape[0] = rows;
+      Tensor all(parts.front().dtype(), shape);
+      size_t offset = 0;
+      for (const Tensor& p : parts) {
+        std::memcpy(static_cast<char*>(all.rawData()) + offset, p.rawData(), p.bytes());
+        offset += p.bytes();
+      }
+      results.emplace_back(name, std::move(all));
+    }
+    if (results.size() == 1) writeNpy(opts.output, results.front().second);
+    else writeNpz(opts.output, results);
+    std::printf("wrote %s: %s%s for %lld rows\n", opts.output.c_str(), dtypeName(results.front().second.dtype()).data(),
+                shapeToString(results.front().second.shape()).c_str(), static_cast<long long>(rows));
+    return kSuccess;
+  });
+}
+
+} // namespace bdl::cli
