@@ -310,6 +310,9 @@ TrainSummary Trainer::run() {
   s.checkpoint();
   TrainSummary sum;
   sum.epochs = s.epoch;
+  if (s.epochOpen && s.iterationsPerEpoch && *s.iterationsPerEpoch > 0)
+    sum.epochFraction = static_cast<double>(s.epoch) +
+                        static_cast<double>(s.epochIteration) / static_cast<double>(*s.iterationsPerEpoch);
   sum.iterations = s.iteration;
   sum.lastLoss = s.lastLoss;
   sum.seconds = std::chrono::duration<double>(Clock::now() - start).count();

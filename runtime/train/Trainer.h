@@ -67,7 +67,8 @@ struct ValidationReport {
 };
 
 struct TrainSummary {
-  int64_t epochs = 0, iterations = 0;
+  int64_t epochs = 0, iterations = 0;      // epochs: completed ones
+  std::optional<double> epochFraction;     // epochs including a partial last one, when known
   double lastLoss = 0, seconds = 0, samplesPerSecond = 0;
   std::optional<ValidationReport> lastValidation;
   std::string lastCheckpoint;

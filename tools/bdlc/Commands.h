@@ -34,7 +34,7 @@ int runDumpAst(const std::string& file, const CommonOptions& options);
 int runDumpGraph(const std::string& file, const std::string& stage, const ModelOptions& model, const CommonOptions& options);
 int runParams(const std::string& file, const ModelOptions& model, const CommonOptions& options);
 struct RunOptions {
-  std::string engine = "reference"; // --engine
+  std::string engine = "jit";       // --engine: jit (default) or reference
   int threads = 0;                  // --threads; 0: every core
   bool noFusion = false;            // --no-fusion
 };

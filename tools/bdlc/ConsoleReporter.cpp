@@ -94,6 +94,8 @@ void ConsoleReporter::step(const train::StepReport& r) {
 }
 
 void ConsoleReporter::epochEnded(const train::StepReport& r) {
+  // Epochs of a few iterations (iris) would flood the log; their progress shows in the step lines.
+  if (r.epochIteration < logEvery_ / 2) return;
   clearLine();
   std::printf("epoch %lld done: %lld iterations, last loss %.4f, %s samples/s, %s elapsed\n",
               static_cast<long long>(r.epoch + 1), static_cast<long long>(r.epochIteration), r.loss,
@@ -129,8 +131,11 @@ void ConsoleReporter::warning(const std::string& message) {
 
 void ConsoleReporter::summary(const train::TrainSummary& s) {
   clearLine();
-  std::printf("done: %lld epochs, %lld iterations in %s (%s samples/s), final loss %.4f\n",
-              static_cast<long long>(s.epochs), static_cast<long long>(s.iterations), formatDuration(s.seconds).c_str(),
+  std::printf("done: %lld iterations (%s) in %s (%s samples/s), final loss %.4f\n",
+              static_cast<long long>(s.iterations),
+              s.epochFraction ? fmt::format("{:.2f} epochs", *s.epochFraction).c_str()
+                              : fmt::format("{} epochs", s.epochs).c_str(),
+              formatDuration(s.seconds).c_str(),
               withThousands(s.samplesPerSecond).c_str(), s.lastLoss);
   if (s.lastValidation)
     for (const auto& [name, value] : s.lastValidation->metrics) std::printf("  %s %.4f\n", name.c_str(), value);

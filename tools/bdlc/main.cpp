@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
 
   // Options every command that runs graphs shares.
   auto addRunOptions = [](CLI::App* cmd, RunOptions& run) {
-    cmd->add_option("--engine", run.engine, "reference (the interpreter) or jit")
+    cmd->add_option("--engine", run.engine, "jit (fused LLVM and oneDNN kernels) or reference (the interpreter, the oracle)")
         ->check(CLI::IsMember({"reference", "jit"}))
         ->capture_default_str();
     cmd->add_option("--threads", run.threads, "Threads for kernels (0: every core)")->check(CLI::NonNegativeNumber);
