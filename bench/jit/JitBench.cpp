@@ -29,6 +29,7 @@ namespace {
 
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
+// The model's forward graph (output "out").
 ir::Graph elaborate(const std::filesystem::path& src, const std::string& file, const std::string& model) {
   SourceManager sources;
   DiagnosticEngine diags(sources);
@@ -39,7 +40,12 @@ ir::Graph elaborate(const std::filesystem::path& src, const std::string& file, c
   sema::ModelRef ref = sema::findModel(program, model, diags);
   auto g = sema::elaborateModel(program, ref, {true, 0}, sources, diags);
   if (!g) throw std::runtime_error(diags.renderToString());
-  ir::GraphBuilder b(std::move(*g));
+  return std::move(*g);
+}
+
+// forward + cross_entropy(out, labels), as the train jobs write it.
+ir::Graph withLoss(ir::Graph forward) {
+  ir::GraphBuilder b(std::move(forward));
   ir::ValueId labels = *b.input("labels", {DType::I64, {ir::Dim::sym("N")}});
   (void)b.output("loss", *b.crossEntropy(b.graph().findOutput("out").value(), labels));
   return b.finish();
@@ -96,7 +102,7 @@ struct Sgd {
 void benchModel(const std::filesystem::path& src, const std::string& file, const std::string& model, int threads,
                 double budget) {
   ir::Graph forward = elaborate(src, file, model);
-  auto training = passes::buildTrainingGraph(forward);
+  auto training = passes::buildTrainingGraph(withLoss(forward));
   if (!training) throw std::runtime_error(training.error().message);
   ir::Graph train = *ir::specialize(*training, {{"N", 128}});
   exec::EngineOptions opts;
@@ -169,7 +175,9 @@ void benchModel(const std::filesystem::path& src, const std::string& file, const
 
 } // namespace
 
+#include <xmmintrin.h>
 int main(int argc, char** argv) {
+  if (std::getenv("BENCH_FTZ")) _mm_setcsr(_mm_getcsr() | 0x8040);
   std::filesystem::path src = argc > 1 ? argv[1] : ".";
   int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   double budget = argc > 3 ? std::atof(argv[3]) : 3.0;
