@@ -18,6 +18,48 @@ template <class T>
 std::span<uint8_t> asWritableBytes(std::span<T> s) {
   return {reinterpret_cast<uint8_t*>(s.data()), s.size_bytes()};
 }
+
+// One piece of the owner's block: f32 (its own gradient, or the f32 wire)
+// or bf16 (the wire). Exactly one pointer is set.
+struct Piece {
+  const float* f32 = nullptr;
+  const uint16_t* bf16 = nullptr;
+};
+
+inline float widen(float x) { return x; }
+inline float widen(uint16_t x) { return bf16ToF32(x); }
+
+// sum = a + b in one pass: the same roundings as copying a and adding b,
+// with one pass over memory less.
+template <class A, class B>
+void addTwo(float* sum, const A* a, const B* b, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    sum[i] = widen(a[i]) + widen(b[i]);
+}
+
+template <class A>
+void addOne(float* sum, const A* a, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    sum[i] += widen(a[i]);
+}
+
+void sumFirstTwo(float* sum, Piece a, Piece b, size_t n) {
+  if (a.f32 && b.f32)
+    addTwo(sum, a.f32, b.f32, n);
+  else if (a.f32)
+    addTwo(sum, a.f32, b.bf16, n);
+  else if (b.f32)
+    addTwo(sum, a.bf16, b.f32, n);
+  else
+    addTwo(sum, a.bf16, b.bf16, n);
+}
+
+void addPiece(float* sum, Piece p, size_t n) {
+  if (p.f32)
+    addOne(sum, p.f32, n);
+  else
+    addOne(sum, p.bf16, n);
+}
 } // namespace
 
 ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions options)
@@ -40,6 +82,7 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
   gradSent_.resize(W);
   gradSeen_.resize(W);
   weightSeen_.resize(W);
+  weightIn_.resize(W);
   gradArrived_.assign(W, 0);
   weightArrived_.assign(W, 0);
   (bf16 ? gradInBf16_.resize(W) : gradInF32_.resize(W));
@@ -49,6 +92,7 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
     gradSent_[r].assign(chunksPerBlock_[r], 0);
     gradSeen_[r].assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
     weightSeen_[r].assign(chunksPerBlock_[r], 0);
+    weightIn_[r].assign(chunksPerBlock_[r], 0);
     if (bf16)
       gradInBf16_[r].resize(own);
     else
@@ -116,6 +160,8 @@ void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
     for (auto& s : gradSeen_)
       std::fill(s.begin(), s.end(), 0);
     for (auto& s : weightSeen_)
+      std::fill(s.begin(), s.end(), 0);
+    for (auto& s : weightIn_)
       std::fill(s.begin(), s.end(), 0);
     std::fill(gradArrived_.begin(), gradArrived_.end(), 0);
     std::fill(piecesIn_.begin(), piecesIn_.end(), 0);
@@ -194,8 +240,8 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
   comm_.sendChunk(dst, FrameType::GradChunk, {iteration_, static_cast<uint32_t>(c), options_.wire}, payload,
                   [this](bool) {
                     std::lock_guard lock(mutex_);
-                    --sendsPending_;
-                    changed_.notify_all();
+                    if (--sendsPending_ == 0)
+                      changed_.notify_all(); // only waitSendsDrained() waits on sends
                   });
 }
 
@@ -217,8 +263,8 @@ void ParamSync::sendWeights() {
       comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire},
                       all.subspan(chunk.offset * esz, chunk.length * esz), [this](bool) {
                         std::lock_guard lock(mutex_);
-                        --sendsPending_;
-                        changed_.notify_all();
+                        if (--sendsPending_ == 0)
+                          changed_.notify_all();
                       });
     }
   }
@@ -281,12 +327,24 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
 }
 
 void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
+  // Wake the caller's thread only when it has something to do (a chunk to
+  // reduce or widen, or the last weights): every wake-up is a context switch,
+  // and a waiter that sleeps through mere progress still sees lastProgress_
+  // when its timeout check comes round.
   std::lock_guard lock(mutex_);
-  ++(type == FrameType::GradChunk ? gradArrived_ : weightArrived_)[static_cast<size_t>(src)];
-  if (type == FrameType::GradChunk)
-    ++piecesIn_[header.chunkIndex]; // place() checked the index
   lastProgress_ = Clock::now();
-  changed_.notify_all();
+  const auto s = static_cast<size_t>(src);
+  bool wake;
+  if (type == FrameType::GradChunk) {
+    ++gradArrived_[s];
+    wake = ++piecesIn_[header.chunkIndex] == static_cast<uint32_t>(world_ - 1); // place() checked the index
+  } else {
+    ++weightArrived_[s];
+    weightIn_[s][header.chunkIndex] = 1;
+    wake = options_.wire == WireDType::BF16 || weightArrived_[s] == weightSeen_[s].size();
+  }
+  if (wake)
+    changed_.notify_all();
 }
 
 void ParamSync::failed() {
@@ -369,31 +427,22 @@ void ParamSync::reduceChunk(size_t c) {
   const BlockRange own = ownedBlock();
   const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
   const size_t lo = chunk.offset, n = chunk.length;
-  const float* ownGrad = grad_.data() + own.offset + lo;
   float* sum = sum_.data() + lo;
-  for (int r = 0; r < world_; ++r) {
+  auto piece = [&](int r) {
     auto s = static_cast<size_t>(r);
-    if (r == rank_) {
-      if (r == 0)
-        std::copy_n(ownGrad, n, sum);
-      else
-        for (size_t i = 0; i < n; ++i)
-          sum[i] += ownGrad[i];
-    } else if (options_.wire == WireDType::BF16) {
-      std::span<const uint16_t> in(gradInBf16_[s].data() + lo, n);
-      if (r == 0)
-        bf16ToF32(in, std::span<float>(sum, n));
-      else
-        accumulateBf16(std::span<float>(sum, n), in);
-    } else {
-      const float* in = gradInF32_[s].data() + lo;
-      if (r == 0)
-        std::copy_n(in, n, sum);
-      else
-        for (size_t i = 0; i < n; ++i)
-          sum[i] += in[i];
-    }
+    if (r == rank_)
+      return Piece{grad_.data() + own.offset + lo, nullptr};
+    if (options_.wire == WireDType::BF16)
+      return Piece{nullptr, gradInBf16_[s].data() + lo};
+    return Piece{gradInF32_[s].data() + lo, nullptr};
+  };
+  if (world_ == 1) {
+    std::copy_n(piece(0).f32, n, sum);
+    return;
   }
+  sumFirstTwo(sum, piece(0), piece(1), n);
+  for (int r = 2; r < world_; ++r)
+    addPiece(sum, piece(r), n);
 }
 
 void ParamSync::reduceOwnBlock() {
@@ -427,10 +476,42 @@ void ParamSync::applyUpdate(const BlockUpdater& update) {
   auto ownWeights = weights_.subspan(own.offset, own.length);
   if (options_.wire == WireDType::BF16) {
     update(master_, sum_, own.offset);
-    f32ToBf16(master_, weightSendBf16_);
-    bf16ToF32(weightSendBf16_, ownWeights); // the owner runs on what the others receive
+    f32ToBf16(master_, weightSendBf16_); // finish() widens it into the own weights
   } else {
     update(ownWeights, sum_, own.offset);
+  }
+}
+
+void ParamSync::receiveBf16Weights() {
+  // The owner runs on what the others receive; widened while its block is
+  // on the wire.
+  const BlockRange own = ownedBlock();
+  bf16ToF32(std::span<const uint16_t>(weightSendBf16_), weights_.subspan(own.offset, own.length));
+  // Other owners' chunks are widened as they arrive, while later ones are
+  // still on the wire.
+  size_t pending = 0;
+  for (int r = 0; r < world_; ++r)
+    if (r != rank_)
+      pending += chunksPerBlock_[static_cast<size_t>(r)];
+  std::vector<std::pair<int, size_t>> ready;
+  while (pending > 0) {
+    ready.clear();
+    waitFor([&] {
+      for (int r = 0; r < world_; ++r)
+        for (size_t c = 0; r != rank_ && c < weightIn_[static_cast<size_t>(r)].size(); ++c)
+          if (weightIn_[static_cast<size_t>(r)][c] == 1) {
+            weightIn_[static_cast<size_t>(r)][c] = 2; // taken
+            ready.emplace_back(r, c);
+          }
+      return !ready.empty();
+    }, false);
+    for (auto [r, c] : ready) {
+      const BlockRange& b = blocks_[static_cast<size_t>(r)];
+      BlockRange chunk = chunkRange(b.length, options_.chunkElements, c);
+      size_t at = b.offset + chunk.offset;
+      bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(at, chunk.length), weights_.subspan(at, chunk.length));
+    }
+    pending -= ready.size();
   }
 }
 
@@ -448,18 +529,15 @@ void ParamSync::finish(const BlockUpdater& update) {
     throw;
   }
   sendWeights();
-  waitFor([this] {
-    for (int r = 0; r < world_; ++r)
-      if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
-        return false;
-    return true;
-  }, false);
   if (options_.wire == WireDType::BF16)
-    for (int r = 0; r < world_; ++r) {
-      const BlockRange& b = blocks_[static_cast<size_t>(r)];
-      if (r != rank_)
-        bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(b.offset, b.length), weights_.subspan(b.offset, b.length));
-    }
+    receiveBf16Weights();
+  else
+    waitFor([this] {
+      for (int r = 0; r < world_; ++r)
+        if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
+          return false;
+      return true;
+    }, false);
   waitSendsDrained();
   {
     std::lock_guard lock(mutex_);

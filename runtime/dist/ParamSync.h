@@ -81,6 +81,7 @@ private:
   void reduceOwnBlock();
   void reduceChunk(size_t chunk);
   void applyUpdate(const BlockUpdater& update);
+  void receiveBf16Weights();
   bool covered(size_t begin, size_t end) const;
   void waitFor(const std::function<bool()>& done, bool gradientPhase);
   void waitSendsDrained();
@@ -117,6 +118,7 @@ private:
   uint64_t iteration_ = 0;
   std::vector<std::vector<uint8_t>> gradSeen_;   // by source, by chunk of own block
   std::vector<std::vector<uint8_t>> weightSeen_; // by owner, by chunk of its block
+  std::vector<std::vector<uint8_t>> weightIn_;   // same: 1 arrived, 2 taken for widening (bf16)
   std::vector<size_t> gradArrived_;              // by source
   std::vector<size_t> weightArrived_;            // by owner
   std::vector<uint32_t> piecesIn_;               // by chunk of own block: remote pieces arrived
