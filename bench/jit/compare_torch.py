@@ -114,12 +114,15 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
     results = {}
+    stream = []
     for r in range(args.rounds):
         for model in ("MLP", "LeNet5"):
             for name, fn in (("bdl", run_bdl), ("torch", run_torch)):
                 res = fn(args, model)
                 results.setdefault((model, name), []).append(res)
                 print(f"round {r + 1} {model} {name}: {json.dumps(res)}", file=sys.stderr, flush=True)
+        stream.append(run_bdl(args, "stream"))
+        print(f"round {r + 1} stream: {json.dumps(stream[-1])}", file=sys.stderr, flush=True)
 
     def med(model, engine, key):
         vals = [x[key] for x in results[(model, engine)] if key in x]
@@ -146,6 +149,10 @@ def main():
         print(f"| {model} | compile, cold cache, ms | {med(model, 'bdl', 'compile_cold_ms'):.1f} | | |")
         print(f"| {model} | compile, warm cache, ms | {med(model, 'bdl', 'compile_warm_ms'):.1f} | | |")
         print(f"| {model} | arena (memory plan peak), MB | {med(model, 'bdl', 'arena_bytes') / 2**20:.1f} | | |")
+    k = statistics.median(x["fused_64m_ms"] for x in stream)
+    c = statistics.median(x["memcpy_64m_ms"] for x in stream)
+    print(f"\nfused element-wise kernel relu(x * 1.5 + 0.25) on 64M floats: {k:.1f} ms; memcpy of the same "
+          f"256 MB on {args.threads} threads: {c:.1f} ms; kernel at {c / k:.2f} of copy bandwidth")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ public:
   const ir::Graph& graph() const override { return graph_; }
   exec::Engine engine() const override { return exec::Engine::Jit; }
   const Program& program() const { return program_; }
+  // Seconds spent in each step over all runs so far; empty unless the
+  // environment sets BDL_JIT_PROFILE (then also printed at destruction).
+  const std::vector<double>& stepSeconds() const { return profile_; }
 
 private:
   std::optional<ir::Error> bind(const interp::Feeds& feeds, RunContext& ctx);
