@@ -3,7 +3,6 @@
 #include "compiler/ir/Specialize.h"
 #include "runtime/data/DataError.h"
 #include "runtime/optim/GradClip.h"
-#include "runtime/optim/Optimizer.h"
 #include "runtime/optim/OptimizerState.h"
 #include "runtime/train/ParameterStore.h"
 #include "runtime/train/TrainError.h"
@@ -58,7 +57,7 @@ struct Trainer::State {
   TrainSettings cfg;
   Reporter& reporter;
   ParameterStore store;
-  std::optional<optim::Optimizer> optimizer;
+  std::unique_ptr<ParameterSync> sync;
   ExecutableCache trainExes;
   std::optional<ExecutableCache> validationExes;
   std::vector<float> grads;
@@ -79,9 +78,13 @@ struct Trainer::State {
       : in(std::move(inputs)), cfg(std::move(settings)), reporter(r), store(in.trainingGraph, cfg.seed),
         trainExes(&in.trainingGraph, &cfg.engine) {
     if (in.validationGraph) validationExes.emplace(&*in.validationGraph, &cfg.engine);
-    auto opt = optim::Optimizer::create(cfg.optimizer, {0, static_cast<int64_t>(store.flat().size())});
-    if (!opt) throw TrainError("optimizer: " + opt.message());
-    optimizer.emplace(std::move(opt.value()));
+    ClipRule clip;
+    clip.kind = cfg.clip == TrainSettings::Clip::Norm    ? ClipRule::Kind::Norm
+                : cfg.clip == TrainSettings::Clip::Value ? ClipRule::Kind::Value
+                                                         : ClipRule::Kind::None;
+    clip.limit = cfg.clipLimit;
+    sync = in.makeSync ? in.makeSync(cfg.optimizer, clip, store.flat().size())
+                       : makeLocalSync(cfg.optimizer, clip, store.flat().size());
     grads.resize(store.flat().size());
     iterationsPerEpoch = in.trainData->epochLength();
   }
@@ -107,7 +110,7 @@ struct Trainer::State {
   double step(const Record& batch) {
     int64_t rows = rowsOf(batch);
     double lr = learningRate();
-    double loss = 0;
+    double loss = 0, weight = 0;
     if (rows > 0) {
       interp::Feeds feeds;
       for (const auto& [name, value] : batch.fields()) feeds[name] = value;
@@ -120,18 +123,15 @@ struct Trainer::State {
       store.applyStateUpdates(r->stateUpdates);
       // A worker's mean loss covers its share of the global batch; weighting
       // by the share makes the summed gradient the global batch's mean.
-      if (batch.globalBatchSize > 0 && batch.globalBatchSize != rows)
-        optim::scaleInPlace(grads, static_cast<double>(rows) / static_cast<double>(batch.globalBatchSize));
+      weight = batch.globalBatchSize > 0 ? static_cast<double>(rows) / static_cast<double>(batch.globalBatchSize) : 1.0;
+      if (weight != 1.0) optim::scaleInPlace(grads, weight);
     } else {
       std::fill(grads.begin(), grads.end(), 0.0f);
     }
+    loss = sync->step(store.flat(), grads, loss * weight, lr);
     if (!std::isfinite(loss))
       throw TrainError(fmt::format("the loss became {} at iteration {} (epoch {})", loss, iteration + 1, epoch + 1),
                        "lower the learning rate, or clip gradients: clip = clip_norm(1.0)");
-    if (cfg.clip == TrainSettings::Clip::Norm) optim::clipByGlobalNorm(grads, cfg.clipLimit);
-    if (cfg.clip == TrainSettings::Clip::Value) optim::clipByValue(grads, static_cast<float>(cfg.clipLimit));
-    optim::Status st = optimizer->step(store.flat(), grads, lr);
-    if (!st) throw TrainError("optimizer: " + st.message());
     lastLr = lr;
     ++iteration;
     ++epochIteration;
@@ -160,7 +160,7 @@ struct Trainer::State {
     j["seed"] = cfg.seed;
     j["program_hash"] = cfg.programHash;
     j["bdlc_version"] = cfg.version;
-    j["world_size"] = in.trainData->options().shard.world;
+    j["world_size"] = sync->worldSize();
     nlohmann::json layout = nlohmann::json::array();
     for (const ParameterSlot& s : store.slots()) layout.push_back({{"name", s.name}, {"offset", s.offset}, {"count", s.count}});
     j["flat_layout"] = layout;
@@ -169,9 +169,14 @@ struct Trainer::State {
 
   void checkpoint() {
     if (cfg.checkpointDir.empty()) return;
+    // Every worker takes part in gathering the optimizer's shards; the
+    // first writes the whole checkpoint, so it is committed only with every
+    // shard in it.
+    optim::OptimizerState full = sync->fullState();
+    if (sync->rank() != 0) return;
     CheckpointContents c;
     c.params = store.named();
-    c.optimizer = optim::stateToTensors(optimizer->state());
+    c.optimizer = optim::stateToTensors(full);
     c.state = stateJson();
     lastCheckpoint = writeCheckpoint(cfg.checkpointDir, iteration, c, cfg.keep);
     reporter.checkpointed(lastCheckpoint);
@@ -197,8 +202,7 @@ void Trainer::resumeFrom(const std::string& dir) {
     s.store.restore(c.params);
     auto state = optim::stateFromTensors(s.cfg.optimizer, static_cast<int64_t>(s.store.flat().size()), c.optimizer);
     if (!state) throw TrainError(fmt::format("checkpoint {}: optimizer.npz: {}", dir, state.message()));
-    optim::Status st = s.optimizer->restore(state.value());
-    if (!st) throw TrainError(fmt::format("checkpoint {}: optimizer.npz: {}", dir, st.message()));
+    s.sync->restoreFullState(state.value());
     s.epoch = j.at("epoch").get<int64_t>();
     s.iteration = j.at("iteration").get<int64_t>();
     s.epochIteration = j.at("epoch_iteration").get<int64_t>();

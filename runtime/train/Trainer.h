@@ -13,6 +13,7 @@
 #include "runtime/optim/OptimizerConfig.h"
 #include "runtime/optim/Schedule.h"
 #include "runtime/train/Checkpoint.h"
+#include "runtime/train/ParameterSync.h"
 
 #include <functional>
 #include <map>
@@ -92,6 +93,8 @@ struct TrainInputs {
   std::optional<ir::Graph> validationGraph;  // one scalar output per metric; symbolic "N"
   std::unique_ptr<data::Pipeline> trainData;
   std::function<std::unique_ptr<data::Pipeline>()> makeValidationData;
+  // How gradients become weights; null: this process alone (makeLocalSync).
+  std::function<std::unique_ptr<ParameterSync>(const optim::OptimizerConfig&, ClipRule, size_t paramCount)> makeSync;
 };
 
 class Trainer {

@@ -37,12 +37,20 @@ struct RunOptions {
   std::string engine = "jit";       // --engine: jit (default) or reference
   int threads = 0;                  // --threads; 0: every core
   bool noFusion = false;            // --no-fusion
+  bool checkJit = false;            // --check-jit: run the reference too, name the first group that differs
 };
 
 struct TrainOptions {
   std::string file, job, resume, metrics;
   std::optional<int64_t> epochs;
   RunOptions run;
+  int workers = 1;     // --workers: local processes (bdlc train)
+  int maxRestarts = 0; // --max-restarts (bdlc train --workers)
+  // bdlc worker: place taken from the launcher's environment, these override it.
+  bool worker = false;
+  std::optional<int> rank, worldSize;
+  std::optional<std::string> coordinator;
+  int timeoutSeconds = 30;
 };
 
 struct EvalOptions {
@@ -57,6 +65,8 @@ struct PredictOptions {
 };
 
 int runTrain(const TrainOptions& train, const CommonOptions& options);
+// bdlc train --workers W: W local `bdlc worker` processes, one display.
+int runLocalJob(const TrainOptions& train, const CommonOptions& options, const char* self);
 int runEval(const EvalOptions& eval, const CommonOptions& options);
 int runPredict(const PredictOptions& predict, const CommonOptions& options);
 int runFmt(const std::vector<std::string>& files, bool inPlace, bool checkOnly, const CommonOptions& options);

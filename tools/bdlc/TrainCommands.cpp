@@ -11,6 +11,11 @@
 #include "runtime/data/DataError.h"
 #include "runtime/data/Npy.h"
 #include "runtime/data/Npz.h"
+#include "runtime/dist/Communicator.h"
+#include "runtime/dist/DistError.h"
+#include "runtime/dist/LaunchEnv.h"
+#include "runtime/train/DistSync.h"
+#include "runtime/train/Sha256.h"
 #include "runtime/train/TrainError.h"
 
 #include <fmt/format.h>
@@ -60,6 +65,7 @@ exec::EngineOptions engineOptions(const RunOptions& run) {
   unsigned cores = std::thread::hardware_concurrency();
   e.threads = run.threads > 0 ? run.threads : static_cast<int>(cores ? cores : 1);
   e.fusion = !run.noFusion;
+  e.checkAgainstReference = run.checkJit;
   return e;
 }
 
@@ -77,6 +83,8 @@ template <typename F> int reportingRunErrors(DiagnosticEngine& diags, const Comm
     std::fprintf(stderr, "%s: error: %s\n", e.file().empty() ? "bdlc" : e.file().c_str(), e.detail().c_str());
   } catch (const train::TrainError& e) {
     printError(e.what(), e.hint());
+  } catch (const dist::DistError& e) {
+    printError(e.what());
   } catch (const driver::FunctionCompileError& e) {
     printDiagnostics(diags, options);
     if (!diags.hasErrors()) printError(e.what());
@@ -102,10 +110,34 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
     jobOptions.engine = engineOptions(opts.run);
     jobOptions.epochs = opts.epochs;
     jobOptions.version = kVersion;
+    // A worker joins its job before reading any data, so a wrong token or a
+    // different program fails at once on every rank.
+    std::unique_ptr<dist::Communicator> comm;
+    if (opts.worker) {
+      dist::LaunchEnv env = dist::detectLaunchEnv({opts.rank, opts.worldSize, opts.coordinator});
+      dist::DistConfig cfg;
+      dist::applyLaunchEnv(env, cfg);
+      std::string hash = driver::programHash(program, sources);
+      for (size_t i = 0; i < cfg.programHash.size(); ++i)
+        cfg.programHash[i] = static_cast<uint8_t>(std::stoi(hash.substr(2 * i, 2), nullptr, 16));
+      cfg.bdlcVersion = kVersion;
+      cfg.timeout = std::chrono::seconds(opts.timeoutSeconds);
+      if (env.worldSize > 1) {
+        comm = std::make_unique<dist::Communicator>(cfg);
+        comm->connect();
+      }
+      jobOptions.shard = {env.rank, env.worldSize};
+    }
     std::optional<driver::PreparedJob> job = driver::prepareJob(program, sources, diags, jobOptions);
     if (!job) {
       printDiagnostics(diags, options);
       return kUserError;
+    }
+    if (comm) {
+      dist::Communicator* c = comm.get();
+      job->inputs.makeSync = [c](const optim::OptimizerConfig& config, train::ClipRule clip, size_t n) {
+        return train::makeDistSync(*c, config, clip, n);
+      };
     }
     std::string resumeFrom;
     if (!opts.resume.empty()) {
@@ -113,12 +145,16 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
       resumeFrom = train::resolveCheckpoint(opts.resume, &skipped);
       for (const std::string& s : skipped) std::fprintf(stderr, "bdlc: warning: skipping unsound checkpoint %s\n", s.c_str());
     }
-    ConsoleReporter reporter(job->settings.jobName, opts.metrics, isatty(fileno(stdout)) != 0);
+    // Rank 0 speaks for the job; the others only warn.
+    bool speaks = jobOptions.shard.rank == 0;
+    ConsoleReporter console(job->settings.jobName, speaks ? opts.metrics : std::string(), isatty(fileno(stdout)) != 0);
+    train::Reporter silent;
+    train::Reporter& reporter = speaks ? static_cast<train::Reporter&>(console) : silent;
     train::Trainer trainer(std::move(job->inputs), job->settings, reporter);
     if (!resumeFrom.empty()) trainer.resumeFrom(resumeFrom);
     StopOnSignal guard(trainer);
     train::TrainSummary summary = trainer.run();
-    reporter.summary(summary);
+    if (speaks) console.summary(summary);
     if (gSignal) {
       std::fprintf(stderr, "bdlc: stopped by %s after iteration %lld%s\n", strsignal(gSignal),
                    static_cast<long long>(summary.iterations),

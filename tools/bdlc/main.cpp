@@ -71,6 +71,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     cmd->add_option("--threads", run.threads, "Threads for kernels (0: every core)")->check(CLI::NonNegativeNumber);
     cmd->add_flag("--no-fusion", run.noFusion, "Run every operation as its own kernel (jit)");
+    cmd->add_flag("--check-jit", run.checkJit,
+                  "Run the reference interpreter beside the jit and stop at the first kernel group that differs");
   };
 
   TrainOptions trainOptions;
@@ -82,7 +84,38 @@ int main(int argc, char** argv) {
   trainCmd->add_option("--resume", trainOptions.resume,
                        "Continue from a checkpoint directory (or the newest sound one under it)");
   trainCmd->add_option("--metrics", trainOptions.metrics, "Append JSONL metrics (one record per log step and validation)");
+  trainCmd->add_option("--workers", trainOptions.workers, "Train with this many local worker processes")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  trainCmd->add_option("--max-restarts", trainOptions.maxRestarts,
+                       "With --workers: restart a failed job from its newest checkpoint up to this many times")
+      ->check(CLI::NonNegativeNumber);
+  trainCmd->add_option("--timeout", trainOptions.timeoutSeconds,
+                       "With --workers: seconds before a silent worker fails the job")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   addRunOptions(trainCmd, trainOptions.run);
+
+  TrainOptions workerOptions;
+  workerOptions.worker = true;
+  CLI::App* workerCmd = app.add_subcommand("worker", "One rank of a distributed training job (under mpirun, srun, torchrun, Kubernetes)");
+  workerCmd->add_option("file", workerOptions.file, "BDL file")->required()->check(CLI::ExistingFile);
+  workerCmd->add_option("--job", workerOptions.job, "The train job (default: the file's only one)");
+  workerCmd->add_option("--epochs", workerOptions.epochs, "Train this many epochs instead of the job's stop clause")
+      ->check(CLI::PositiveNumber);
+  workerCmd->add_option("--resume", workerOptions.resume, "Continue from a checkpoint (any worker count wrote it)");
+  workerCmd->add_option("--metrics", workerOptions.metrics, "Append JSONL metrics (rank 0 writes them)");
+  workerCmd->add_option("--rank", workerOptions.rank, "This worker's rank (default: from the launcher's environment)");
+  workerCmd->add_option("--world-size", workerOptions.worldSize, "Number of workers (default: from the environment)");
+  workerCmd->add_option("--coordinator", workerOptions.coordinator, "host:port where rank 0 listens");
+  workerCmd->add_option("--timeout", workerOptions.timeoutSeconds, "Seconds before a silent worker fails the job")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  addRunOptions(workerCmd, workerOptions.run);
+  workerCmd->footer("Rank, size and coordinator come from mpirun (OMPI_COMM_WORLD_*), srun (SLURM_*), or\n"
+                    "RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT; BDL_JOB_TOKEN must hold the job's shared secret.\n"
+                    "See docs/distributed.md. Example:\n"
+                    "  BDL_JOB_TOKEN=s3cret mpirun -n 2 -x BDL_JOB_TOKEN -x BDL_COORDINATOR=host0:29500 bdlc worker job.bdl");
   trainCmd->footer("Examples:\n  bdlc train examples/fashion_mlp.bdl\n"
                    "  bdlc train examples/fashion_mlp.bdl --resume ckpt/fashion_mlp --metrics run.jsonl\n"
                    "Ctrl-C stops after the current iteration and writes a checkpoint (exit code 130).");
@@ -135,7 +168,8 @@ int main(int argc, char** argv) {
     if (*dump) return stage == "ast" ? runDumpAst(dumpFile, common) : runDumpGraph(dumpFile, stage, modelOptions, common);
     if (*params) return runParams(paramsFile, paramsModel, common);
     if (*fmtCmd) return runFmt(fmtFiles, inPlace, checkOnly, common);
-    if (*trainCmd) return runTrain(trainOptions, common);
+    if (*trainCmd) return trainOptions.workers > 1 ? runLocalJob(trainOptions, common, argv[0]) : runTrain(trainOptions, common);
+    if (*workerCmd) return runTrain(workerOptions, common);
     if (*evalCmd) return runEval(evalOptions, common);
     if (*predictCmd) return runPredict(predictOptions, common);
   } catch (const std::exception& e) {

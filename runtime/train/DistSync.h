@@ -1,0 +1,15 @@
+// The distributed ParameterSync: BigDL's synchronization through
+// runtime/dist's ParamSync on a communicator that is already connected.
+#pragma once
+
+#include "runtime/dist/Communicator.h"
+#include "runtime/train/ParameterSync.h"
+
+namespace bdl::train {
+
+// Throws TrainError for clip_norm (the global norm needs every block before
+// any owner may step; not supported across workers yet) or a bad config.
+std::unique_ptr<ParameterSync> makeDistSync(dist::Communicator& comm, const optim::OptimizerConfig& config,
+                                            ClipRule clip, size_t paramCount);
+
+} // namespace bdl::train
