@@ -1,5 +1,6 @@
-// Hand-written f32 kernels for the ops that are not element-wise chains:
-// pooling, reductions along axes, softmax, losses and metrics. Each returns
+// Hand-written kernels for the ops that are not element-wise chains:
+// pooling, reductions along axes, softmax, losses and metrics (f32), data
+// movement (any dtype), dropout and embedding. Each returns
 // the step that computes node `out`, or nullopt when the node is outside
 // what the kernel handles (the caller then falls back to the reference).
 #pragma once
@@ -14,6 +15,7 @@ namespace bdl::codegen {
 std::optional<StepFn> poolKernel(const ir::Graph& g, ir::ValueId out);   // PoolKernels.cpp
 std::optional<StepFn> reduceKernel(const ir::Graph& g, ir::ValueId out); // ReduceKernels.cpp
 std::optional<StepFn> lossKernel(const ir::Graph& g, ir::ValueId out);   // LossKernels.cpp
+std::optional<StepFn> dataKernel(const ir::Graph& g, ir::ValueId out);   // DataKernels.cpp
 
 // Splits [0, n) over the run's threads (one chunk when n is small).
 template <typename F> void parallelFor(int threads, int64_t n, int64_t grain, F&& f) {

@@ -213,6 +213,16 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
       fast = reduceKernel(g, id);
       engine = "kernel";
       break;
+    case OpKind::Transpose:
+    case OpKind::Concat:
+    case OpKind::Slice:
+    case OpKind::Pad:
+    case OpKind::Dropout:
+    case OpKind::Embedding:
+    case OpKind::EmbeddingGrad:
+      fast = dataKernel(g, id);
+      engine = "kernel";
+      break;
     case OpKind::CrossEntropy:
     case OpKind::Nll:
     case OpKind::Accuracy:
