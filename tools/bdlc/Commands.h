@@ -25,6 +25,9 @@ struct ModelOptions {
   std::string model;      // --model; empty: the file's only model
   std::string format = "text"; // text or dot
   std::string loss = "cross_entropy"; // for --stage=grad: cross_entropy, mse or output
+  int64_t batch = 128;    // fused/llvm/plan: the batch size the graph is compiled for
+  bool training = true;   // fused/llvm/plan: the training graph (with gradients), else inference
+  bool noFusion = false;
 };
 
 bool useColor(const CommonOptions& options);

@@ -2,7 +2,10 @@
 #include "tools/bdlc/Commands.h"
 
 #include "bdl/bdl.h"
+#include "compiler/codegen/Jit.h"
 #include "compiler/ir/Printer.h"
+#include "compiler/ir/Specialize.h"
+#include "compiler/passes/DeadCode.h"
 #include "compiler/passes/Autodiff.h"
 #include "compiler/sema/AddLoss.h"
 #include "compiler/sema/Elaborate.h"
@@ -109,12 +112,14 @@ int runDumpGraph(const std::string& file, const std::string& stage, const ModelO
                  const CommonOptions& options) {
   SourceManager sources;
   DiagnosticEngine diags(sources, options.errorLimit);
-  std::optional<ir::Graph> graph = loadModel(file, model, stage != "eval", sources, diags);
+  bool codegenStage = stage == "fused" || stage == "llvm" || stage == "plan";
+  bool training = codegenStage ? model.training : stage != "eval";
+  std::optional<ir::Graph> graph = loadModel(file, model, training, sources, diags);
   if (!graph) {
     printDiagnostics(diags, options);
     return kUserError;
   }
-  if (stage == "grad") {
+  if (stage == "grad" || (codegenStage && training)) {
     ir::Expected<ir::Graph> withLoss = sema::addLoss(std::move(*graph), model.loss);
     ir::Expected<ir::Graph> training =
         withLoss ? passes::buildTrainingGraph(*withLoss, "loss") : ir::Expected<ir::Graph>(withLoss.error());
@@ -123,6 +128,27 @@ int runDumpGraph(const std::string& file, const std::string& stage, const ModelO
       return kUserError;
     }
     graph = std::move(*training);
+  }
+  if (codegenStage) {
+    // The engine compiles concrete graphs: bind every batch symbol.
+    std::map<std::string, int64_t> sizes;
+    for (const ir::Node& n : graph->nodes)
+      for (const ir::Dim& d : n.type.dims)
+        if (d.isSymbolic()) sizes[d.symbol] = model.batch;
+    ir::Expected<ir::Graph> concrete = ir::specialize(passes::eliminateDeadCode(*graph), sizes);
+    if (!concrete) {
+      std::fprintf(stderr, "bdlc: error: %s\n", concrete.error().message.c_str());
+      return kUserError;
+    }
+    ir::Expected<std::string> text = stage == "fused"  ? ir::Expected<std::string>(codegen::dumpFused(*concrete, !model.noFusion))
+                                     : stage == "llvm" ? codegen::dumpLlvm(*concrete, false, !model.noFusion)
+                                                       : codegen::dumpPlan(*concrete, !model.noFusion);
+    if (!text) {
+      std::fprintf(stderr, "bdlc: error: %s\n", text.error().message.c_str());
+      return kUserError;
+    }
+    std::fputs(text->c_str(), stdout);
+    return kSuccess;
   }
   std::string text = model.format == "dot" ? ir::printDot(*graph) : ir::printGraph(*graph);
   std::fputs(text.c_str(), stdout);

@@ -32,8 +32,10 @@ int main(int argc, char** argv) {
   std::string dumpFile, stage = "ast";
   ModelOptions modelOptions;
   CLI::App* dump = app.add_subcommand("dump", "Print a file after a compiler stage");
-  dump->add_option("--stage", stage, "ast, ir (the training-mode forward graph), eval (training = false) or grad")
-      ->check(CLI::IsMember({"ast", "ir", "eval", "grad"}))
+  dump->add_option("--stage", stage,
+                   "ast, ir (the training-mode forward graph), eval (training = false), grad, or the jit's view of "
+                   "the training graph: fused (kernel groups), llvm (their LLVM IR), plan (buffers and peak bytes)")
+      ->check(CLI::IsMember({"ast", "ir", "eval", "grad", "fused", "llvm", "plan"}))
       ->capture_default_str();
   dump->add_option("--model", modelOptions.model, "The model to elaborate (default: the file's only model)");
   dump->add_option("--format", modelOptions.format, "text or dot (Graphviz), for graph stages")
@@ -43,6 +45,11 @@ int main(int argc, char** argv) {
                    "For --stage=grad: cross_entropy (adds input labels), mse (adds input target) or output")
       ->check(CLI::IsMember({"cross_entropy", "mse", "output"}))
       ->capture_default_str();
+  dump->add_option("--batch", modelOptions.batch, "fused/llvm/plan: the batch size to compile for")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  dump->add_flag("!--inference", modelOptions.training, "fused/llvm/plan: the inference graph instead of training");
+  dump->add_flag("--no-fusion", modelOptions.noFusion, "fused/llvm/plan: one kernel per operation");
   dump->add_option("file", dumpFile, "BDL file")->required()->check(CLI::ExistingFile);
   dump->footer("Examples:\n  bdlc dump --stage=ast examples/fashion_mlp.bdl\n"
                "  bdlc dump --stage=ir --model MLP examples/fashion_mlp.bdl\n"
