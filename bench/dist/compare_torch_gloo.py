@@ -5,7 +5,12 @@ sizes, one process per rank on loopback. Prints both medians and the ratio
 (gloo time / bdl time: above 1 means bdl is faster).
 
     bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
-        [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10]
+        [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10] \
+        [--stat median|min] [--rounds N]
+
+--stat min takes each side's fastest iteration, --rounds N alternates the
+two sides N times and prints every round plus the median of the rounds:
+on a shared machine both help tell the code apart from the other load.
 
 gloo all-reduces f32 only; bdl's bf16 row is compared with the same f32 gloo
 time, which is the comparison issue 6 asks for (bf16 on the wire vs gloo).
@@ -27,7 +32,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def gloo_rank(rank, world, port, floats, warmup, iters, queue):
+def gloo_rank(rank, world, port, floats, warmup, iters, stat, queue):
     import torch
     import torch.distributed as dist
 
@@ -43,16 +48,16 @@ def gloo_rank(rank, world, port, floats, warmup, iters, queue):
             times.append(elapsed)
     dist.destroy_process_group()
     if rank == 0:
-        queue.put(statistics.median(times))
+        queue.put(min(times) if stat == "min" else statistics.median(times))
 
 
-def run_gloo(world, floats, warmup, iters):
+def run_gloo(world, floats, warmup, iters, stat):
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = free_port()
-    procs = [ctx.Process(target=gloo_rank, args=(r, world, port, floats, warmup, iters, queue)) for r in range(world)]
+    procs = [ctx.Process(target=gloo_rank, args=(r, world, port, floats, warmup, iters, stat, queue)) for r in range(world)]
     for p in procs:
         p.start()
     result = queue.get(timeout=600)
@@ -68,22 +73,34 @@ def main():
     ap.add_argument("--worlds", default="2,4")
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--stat", choices=["median", "min"], default="median")
+    ap.add_argument("--rounds", type=int, default=1)
     args = ap.parse_args()
     if not os.access(args.bench, os.X_OK):
         sys.exit(f"compare_torch_gloo: {args.bench} is not an executable; build bench_param_sync first")
-    out = subprocess.run(
-        [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
-         "--iters", str(args.iters), "--warmup", str(args.warmup), "--json"],
-        check=True, capture_output=True, text=True).stdout
-    bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
-    print(f"{'world':>5} {'floats':>10} {'wire':>5} {'bdl ms':>10} {'gloo ms':>10} {'bdl GB/s':>9} {'gloo/bdl':>9}")
-    for world in [int(w) for w in args.worlds.split(",")]:
-        for floats in [int(s) for s in args.sizes.split(",")]:
-            gloo = run_gloo(world, floats, args.warmup, args.iters)
-            for wire in ("f32", "bf16"):
-                ours = bdl[(world, floats, wire)]
-                print(f"{world:>5} {floats:>10} {wire:>5} {ours * 1e3:>10.2f} {gloo * 1e3:>10.2f} "
-                      f"{floats * 4 / ours / 1e9:>9.2f} {gloo / ours:>9.2f}", flush=True)
+    worlds = [int(w) for w in args.worlds.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    ratios = {}
+    print(f"{'round':>5} {'world':>5} {'floats':>10} {'wire':>5} {'bdl ms':>10} {'gloo ms':>10} {'bdl GB/s':>9} "
+          f"{'gloo/bdl':>9}   ({args.stat})")
+    for rnd in range(args.rounds):
+        out = subprocess.run(
+            [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
+             "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"],
+            check=True, capture_output=True, text=True).stdout
+        bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
+        for world in worlds:
+            for floats in sizes:
+                gloo = run_gloo(world, floats, args.warmup, args.iters, args.stat)
+                for wire in ("f32", "bf16"):
+                    ours = bdl[(world, floats, wire)]
+                    ratios.setdefault((world, floats, wire), []).append(gloo / ours)
+                    print(f"{rnd:>5} {world:>5} {floats:>10} {wire:>5} {ours * 1e3:>10.2f} {gloo * 1e3:>10.2f} "
+                          f"{floats * 4 / ours / 1e9:>9.2f} {gloo / ours:>9.2f}", flush=True)
+    if args.rounds > 1:
+        print("median gloo/bdl over the rounds:")
+        for (world, floats, wire), r in ratios.items():
+            print(f"  W={world} {floats} {wire}: {statistics.median(r):.2f} (range {min(r):.2f}-{max(r):.2f})")
 
 
 if __name__ == "__main__":

@@ -165,7 +165,13 @@ LaunchEnv detectLaunchEnv(const LaunchOverrides& overrides) {
       overrides);
 }
 
-LaunchEnv detectLaunchEnv(const EnvLookup& env, const LaunchOverrides& overrides) {
+LaunchEnv detectLaunchEnv(const EnvLookup& lookup, const LaunchOverrides& overrides) {
+  // An empty variable counts as unset, as `${VAR:-...}` in a shell (mpirun
+  // -x VAR= and Kubernetes manifests produce them).
+  EnvLookup env = [&lookup](const std::string& name) -> std::optional<std::string> {
+    auto v = lookup(name);
+    return v && !v->empty() ? v : std::nullopt;
+  };
   LaunchEnv out;
   RankInfo info = findRanks(env, overrides);
   out.source = info.source;
@@ -192,7 +198,7 @@ LaunchEnv detectLaunchEnv(const EnvLookup& env, const LaunchOverrides& overrides
     std::tie(out.coordinatorHost, out.coordinatorPort) = parseHostPort(*bdlCoordinator, what);
     out.coordinatorSource = what;
   } else if (masterAddr || masterPort) {
-    if (!masterAddr || masterAddr->empty() || !masterPort)
+    if (!masterAddr || !masterPort)
       throw DistError(std::string("MASTER_ADDR and MASTER_PORT must both be set (found only ") +
                       (masterPort ? "MASTER_PORT" : "MASTER_ADDR") + ")");
     out.coordinatorHost = *masterAddr;
@@ -225,7 +231,7 @@ LaunchEnv detectLaunchEnv(const EnvLookup& env, const LaunchOverrides& overrides
                     kCoordinatorHint);
   }
 
-  if (auto b = env("BDL_BIND_HOST"); b && !b->empty()) {
+  if (auto b = env("BDL_BIND_HOST")) {
     out.bindHost = *b;
     out.coordinatorBindHost = *b;
   } else if (out.coordinatorSource.rfind("first host of", 0) == 0) {

@@ -70,7 +70,8 @@ struct LaunchOverrides {
   std::optional<std::string> coordinator; // "host:port", "[v6addr]:port"
 };
 
-// Returns the value of a variable, or nullopt when it is unset.
+// Returns the value of a variable, or nullopt when it is unset (an empty
+// value counts as unset).
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
 // Throws DistError with a hint: rank outside [0, size), a non-numeric value,

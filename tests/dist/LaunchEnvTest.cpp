@@ -189,6 +189,14 @@ TEST(LaunchEnv, ClearErrors) {
   EXPECT_CONTAINS(errorOf({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}), "SLURM_STEP_NODELIST");
 }
 
+TEST(LaunchEnv, EmptyVariablesCountAsUnset) {
+  auto e = detect({{"OMPI_COMM_WORLD_RANK", ""}, {"RANK", "1"}, {"WORLD_SIZE", "2"}, {"BDL_COORDINATOR", ""},
+                   {"MASTER_ADDR", "h"}, {"MASTER_PORT", "9"}, {"BDL_BIND_HOST", ""}});
+  EXPECT_EQ(e.source, LaunchSource::TorchRun);
+  EXPECT_EQ(e.coordinatorHost, "h");
+  EXPECT_EQ(e.bindHost, "0.0.0.0");
+}
+
 TEST(LaunchEnv, SlurmNodeLists) {
   EXPECT_EQ(firstSlurmHost("node1"), "node1");
   EXPECT_EQ(firstSlurmHost("node1,node2"), "node1");
