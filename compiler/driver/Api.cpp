@@ -4,6 +4,7 @@
 // Error, so a host process never sees an abort.
 #include "bdl/bdl.h"
 
+#include "compiler/exec/Executable.h"
 #include "compiler/interp/Interpreter.h"
 #include "compiler/ir/Builder.h"
 #include "compiler/ir/Initializers.h"
@@ -14,7 +15,9 @@
 #include "compiler/sema/ModuleLoader.h"
 
 #include <fmt/format.h>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <stdexcept>
 
 namespace bdl {
@@ -29,6 +32,12 @@ struct Model::Impl {
   std::string name;
   ir::Graph training; // forward graph with training = true
   ir::Graph eval;     // training = false
+  exec::EngineOptions engine;
+  // Compiled graphs by kind and batch sizes, so repeated calls (serving)
+  // pay for compilation once.
+  mutable std::mutex mutex;
+  mutable std::map<std::string, std::shared_ptr<exec::Executable>> compiled;
+  mutable std::map<std::string, ir::Graph> trainingGraphs; // by loss
 };
 
 namespace {
@@ -120,14 +129,30 @@ Result<std::map<std::string, int64_t>> bindSizes(const ir::Graph& g, const Tenso
   return sizes;
 }
 
-Result<interp::RunResult> runGraph(const ir::Graph& g, const TensorMap& inputs, const TensorMap& params) {
+Result<interp::RunResult> runGraph(const Model::Impl& m, const std::string& kind, const ir::Graph& g,
+                                   const TensorMap& inputs, const TensorMap& params) {
   Result<std::map<std::string, int64_t>> sizes = bindSizes(g, inputs);
   if (!sizes) return sizes.error();
-  ir::Expected<ir::Graph> concrete = ir::specialize(g, *sizes);
-  if (!concrete) return simpleError(concrete.error().message);
+  std::string key = kind;
+  for (const auto& [symbol, size] : *sizes) key += fmt::format(" {}={}", symbol, size);
+  std::shared_ptr<exec::Executable> exe;
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    auto it = m.compiled.find(key);
+    if (it == m.compiled.end()) {
+      ir::Expected<ir::Graph> concrete = ir::specialize(g, *sizes);
+      if (!concrete) return simpleError(concrete.error().message);
+      auto compiled = exec::compile(std::move(*concrete), m.engine);
+      if (!compiled) return simpleError(compiled.error().message);
+      it = m.compiled.emplace(key, std::shared_ptr<exec::Executable>(std::move(*compiled))).first;
+    }
+    exe = it->second;
+  }
   interp::Feeds feeds = inputs;
   for (const auto& [name, t] : params) feeds[name] = t;
-  ir::Expected<interp::RunResult> r = interp::run(*concrete, feeds);
+  // An executable owns its buffers: one call at a time each.
+  std::lock_guard<std::mutex> lock(m.mutex);
+  ir::Expected<interp::RunResult> r = exe->run(feeds);
   if (!r) return simpleError(r.error().message);
   return std::move(*r);
 }
@@ -177,6 +202,11 @@ Result<Model> Program::model(const std::string& name) const {
     impl->name = name;
     impl->training = std::move(*training);
     impl->eval = std::move(*eval);
+    std::optional<exec::Engine> engine = exec::engineFromName(impl_->options.engine);
+    if (!engine) return simpleError(fmt::format("unknown engine '{}'; use \"jit\" or \"reference\"", impl_->options.engine));
+    impl->engine.engine = *engine;
+    unsigned cores = std::thread::hardware_concurrency();
+    impl->engine.threads = impl_->options.threads > 0 ? impl_->options.threads : static_cast<int>(cores ? cores : 1);
     Model m;
     m.impl_ = impl;
     return m;
@@ -227,7 +257,7 @@ TensorMap Model::initialize(uint64_t seed) const {
 
 Result<TensorMap> Model::forward(const TensorMap& inputs, const TensorMap& params) const {
   return guarded<TensorMap>([&]() -> Result<TensorMap> {
-    Result<interp::RunResult> r = runGraph(impl_->eval, inputs, params);
+    Result<interp::RunResult> r = runGraph(*impl_, "eval", impl_->eval, inputs, params);
     if (!r) return r.error();
     return std::move(r->outputs);
   });
@@ -239,11 +269,20 @@ Result<Model::Gradients> Model::gradients(const TensorMap& inputs, const TensorM
     if (impl_->training.outputs.size() != 1)
       return simpleError(fmt::format("model '{}' has {} outputs; gradients() needs one", impl_->name,
                                      impl_->training.outputs.size()));
-    ir::Expected<ir::Graph> withLoss = sema::addLoss(impl_->training, loss);
-    if (!withLoss) return simpleError(withLoss.error().message);
-    ir::Expected<ir::Graph> training = passes::buildTrainingGraph(*withLoss, "loss");
-    if (!training) return simpleError(training.error().message);
-    Result<interp::RunResult> r = runGraph(*training, inputs, params);
+    const ir::Graph* training = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(impl_->mutex);
+      auto it = impl_->trainingGraphs.find(loss);
+      if (it == impl_->trainingGraphs.end()) {
+        ir::Expected<ir::Graph> withLoss = sema::addLoss(impl_->training, loss);
+        if (!withLoss) return simpleError(withLoss.error().message);
+        ir::Expected<ir::Graph> g = passes::buildTrainingGraph(*withLoss, "loss");
+        if (!g) return simpleError(g.error().message);
+        it = impl_->trainingGraphs.emplace(loss, std::move(*g)).first;
+      }
+      training = &it->second;
+    }
+    Result<interp::RunResult> r = runGraph(*impl_, "grad " + loss, *training, inputs, params);
     if (!r) return r.error();
     Gradients g;
     for (auto& [name, t] : r->outputs) {

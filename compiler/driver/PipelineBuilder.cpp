@@ -148,7 +148,11 @@ ir::TensorType typeOfTensor(const Tensor& t, bool batch) {
 // record type, shared by every copy of the stage (and the prefetch thread).
 class CompiledFunction {
 public:
-  CompiledFunction(const PipelineStep& step, const PipelineContext& context) : step_(step), context_(context) {}
+  // A function runs on one record at a time: one thread (parallel regions
+  // per record would cost more than the work in them).
+  CompiledFunction(const PipelineStep& step, const PipelineContext& context) : step_(step), context_(context) {
+    context_.engine.threads = 1;
+  }
 
   interp::RunResult run(const Record& record) {
     std::vector<sema::FieldType> fields = recordFieldTypes(record);

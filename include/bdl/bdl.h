@@ -33,6 +33,10 @@ struct CompileOptions {
   std::string stdlibDir;                // empty: beside the executable, else the source tree's
   bool color = false;                   // ANSI colour in Error::rendered
   size_t errorLimit = 20;               // stop reporting after this many errors (0: no limit)
+  // How models run: "jit" (fused LLVM and oneDNN kernels, compiled once per
+  // batch size and kept) or "reference" (the interpreter, the oracle).
+  std::string engine = "jit";
+  int threads = 0; // kernel threads; 0: every core
 };
 
 struct ParameterInfo {
