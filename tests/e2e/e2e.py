@@ -378,7 +378,7 @@ def usage_unknown_flag(env):
 @case()
 def usage_unknown_stage(env):
     good = env.write("good.bdl", "def G(x: f32) {\n  return x\n}\n")
-    expect_usage_error(env.run("dump", "--stage=llvm", good), words=("llvm",))
+    expect_usage_error(env.run("dump", "--stage=bogus", good), words=("bogus",))
 
 
 @case()
