@@ -48,6 +48,54 @@ inline int64_t argmaxInside(const PoolGeom& p, const float* xs, int64_t oy, int6
   return arg;
 }
 
+// The kernels are built for the baseline x86-64 ISA; these clones let the
+// loader pick AVX-512 or AVX2 code for the hot 2x2 stride-2 planes.
+#define BDL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+// 2x2 windows with stride 2, no padding (LeNet's pools): the first maximum
+// of each window, written with selects so the loop vectorises.
+BDL_CLONES void maxPool2x2Plane(const float* xs, float* ys, int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const float* r0 = xs + 2 * oy * w;
+    const float* r1 = r0 + w;
+    float* y = ys + oy * ow;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      float m = r0[2 * ox];
+      m = r0[2 * ox + 1] > m ? r0[2 * ox + 1] : m;
+      m = r1[2 * ox] > m ? r1[2 * ox] : m;
+      m = r1[2 * ox + 1] > m ? r1[2 * ox + 1] : m;
+      y[ox] = m;
+    }
+  }
+}
+
+// Its gradient: each window's four inputs get g at the first maximum and 0
+// elsewhere, so the windows write the plane without a scatter.
+BDL_CLONES void maxPool2x2GradPlane(const float* xs, const float* gs, float* dx, int64_t w, int64_t oh, int64_t ow) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const float* r0 = xs + 2 * oy * w;
+    const float* r1 = r0 + w;
+    float* d0 = dx + 2 * oy * w;
+    float* d1 = d0 + w;
+    const float* g = gs + oy * ow;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+      // Masks of "this tap is the first maximum", branch-free.
+      bool mb = b > a;
+      float m = mb ? b : a;
+      bool mc = c > m;
+      m = mc ? c : m;
+      bool md = d > m;
+      bool keepC = mc && !md, keepB = mb && !mc && !md, keepA = !mb && !mc && !md;
+      float gv = g[ox];
+      d0[2 * ox] = keepA ? gv : 0.0f;
+      d0[2 * ox + 1] = keepB ? gv : 0.0f;
+      d1[2 * ox] = keepC ? gv : 0.0f;
+      d1[2 * ox + 1] = md ? gv : 0.0f;
+    }
+  }
+}
+
 } // namespace
 
 std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
@@ -66,10 +114,20 @@ std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
       const float* xp = ctx.at<float>(x);
       float* yp = ctx.at<float>(out);
       const float* gp = grad ? ctx.at<float>(gv) : nullptr;
+      bool twoByTwo = p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0;
+      bool covers = p.h == 2 * p.oh && p.w == 2 * p.ow; // the windows tile the plane
       parallelFor(ctx.threads, p.planes, 8, [&](int64_t b, int64_t e) {
         for (int64_t pl = b; pl < e; ++pl) {
           const float* xs = xp + pl * p.h * p.w;
-          if (grad) std::memset(yp + pl * p.h * p.w, 0, sizeof(float) * p.h * p.w);
+          if (twoByTwo && !grad) {
+            maxPool2x2Plane(xs, yp + pl * p.oh * p.ow, p.w, p.oh, p.ow);
+            continue;
+          }
+          if (grad && !(twoByTwo && covers)) std::memset(yp + pl * p.h * p.w, 0, sizeof(float) * p.h * p.w);
+          if (twoByTwo && grad) {
+            maxPool2x2GradPlane(xs, gp + pl * p.oh * p.ow, yp + pl * p.h * p.w, p.w, p.oh, p.ow);
+            continue;
+          }
           for (int64_t oy = 0; oy < p.oh; ++oy)
             for (int64_t ox = 0; ox < p.ow; ++ox) {
               int64_t arg = -1;
