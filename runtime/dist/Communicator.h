@@ -71,6 +71,9 @@ public:
   // --- tests only ------------------------------------------------------------
   // Blocks the I/O thread for `d`, as SIGSTOP would: no heartbeats, no reads.
   void freezeIoForTesting(std::chrono::milliseconds d);
+  // After connect(): whether the link to `rank` runs on a Unix-domain socket
+  // (DistConfig::localLinks) rather than TCP.
+  bool usesLocalLinkForTesting(int rank) const;
 
   class Impl;
 

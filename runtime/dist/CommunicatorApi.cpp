@@ -4,6 +4,7 @@
 #include "runtime/dist/CommunicatorImpl.h"
 
 #include <future>
+#include <sys/socket.h>
 
 namespace bdl::dist {
 
@@ -169,6 +170,16 @@ void Communicator::reportFailure(int rank, const std::string& reason) {
     recorded.set_value();
   });
   recorded.get_future().wait();
+}
+
+bool Communicator::usesLocalLinkForTesting(int rank) const {
+  // Links are set before connect() returns and never replaced.
+  if (rank < 0 || static_cast<size_t>(rank) >= impl_->peers.size() || !impl_->peers[static_cast<size_t>(rank)])
+    return false;
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  int fd = impl_->peers[static_cast<size_t>(rank)]->socket->native_handle();
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 && address.ss_family == AF_UNIX;
 }
 
 void Communicator::freezeIoForTesting(std::chrono::milliseconds d) {

@@ -52,6 +52,14 @@ public:
                                               Clock::time_point deadline);
   std::string checkIdentity(const HelloMsg& hello, const std::string& who) const;
 
+  // LocalLink.cpp: a same-host link continues on a Unix-domain socket. Both
+  // return the socket to use from now on (the TCP one if the link is not
+  // same-host) and throw DistError naming the peer.
+  bool wantsLocalLink(const SocketPtr& s) const;
+  SocketPtr adoptLocalSocket(asio::local::stream_protocol::socket& s);
+  asio::awaitable<SocketPtr> offerLocalLink(SocketPtr link, int peerRank, Clock::time_point deadline);
+  asio::awaitable<SocketPtr> takeLocalLink(SocketPtr link, int peerRank, Clock::time_point deadline);
+
   // Communicator.cpp: the mesh once links exist.
   void addPeer(int rank, std::string address, SocketPtr socket); // starts its reader
   asio::awaitable<void> readLoop(Peer& peer);

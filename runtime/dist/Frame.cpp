@@ -18,6 +18,7 @@ const char* frameTypeName(FrameType t) {
   case FrameType::WeightChunk: return "WeightChunk";
   case FrameType::Abort: return "Abort";
   case FrameType::Goodbye: return "Goodbye";
+  case FrameType::LocalLink: return "LocalLink";
   }
   return "?";
 }
@@ -37,6 +38,7 @@ std::optional<size_t> maxPayloadForType(uint8_t type) {
   case FrameType::WeightChunk: return SIZE_MAX;
   case FrameType::Abort: return 64 * 1024;
   case FrameType::Goodbye: return 0;
+  case FrameType::LocalLink: return 64;
   }
   return std::nullopt;
 }

@@ -30,6 +30,7 @@ enum class FrameType : uint8_t {
   WeightChunk = 7, // a chunk of an updated weight block, from its owner
   Abort = 8,     // the sender failed the job; names the rank at fault
   Goodbye = 9,   // orderly shutdown of a link
+  LocalLink = 10, // acceptor -> connector, same host: continue on this Unix socket
 };
 const char* frameTypeName(FrameType t);
 

@@ -133,6 +133,21 @@ std::optional<AbortMsg> parseAbort(std::span<const uint8_t> payload) {
   return m;
 }
 
+std::vector<uint8_t> encodeLocalLink(const LocalLinkMsg& m) {
+  ByteWriter w;
+  w.raw(m.name);
+  w.raw(m.secret);
+  return std::move(w.bytes());
+}
+
+std::optional<LocalLinkMsg> parseLocalLink(std::span<const uint8_t> payload) {
+  ByteReader r(payload);
+  LocalLinkMsg m;
+  if (!r.raw(m.name) || !r.raw(m.secret) || !r.atEnd())
+    return std::nullopt;
+  return m;
+}
+
 namespace {
 Digest hmacSha256(std::string_view key, std::span<const uint8_t> data) {
   Digest out{};

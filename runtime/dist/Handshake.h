@@ -59,11 +59,21 @@ struct AbortMsg {
   std::string reason;
 };
 
+// A link whose two ends share an IP address (same host, same network
+// namespace) moves to a Unix-domain socket after the handshake: the acceptor
+// listens on the abstract socket named after `name` and sends this over the
+// authenticated TCP link; the connector must present `secret` there first.
+struct LocalLinkMsg {
+  Nonce name{};
+  Nonce secret{};
+};
+
 std::vector<uint8_t> encodeChallenge(const ChallengeMsg& m);
 std::vector<uint8_t> encodeHello(const HelloMsg& m);
 std::vector<uint8_t> encodeWelcome(const WelcomeMsg& m);
 std::vector<uint8_t> encodeReject(const RejectMsg& m);
 std::vector<uint8_t> encodeAbort(const AbortMsg& m);
+std::vector<uint8_t> encodeLocalLink(const LocalLinkMsg& m);
 
 // Each returns nullopt unless the payload is exactly one well-formed message.
 std::optional<ChallengeMsg> parseChallenge(std::span<const uint8_t> payload);
@@ -71,6 +81,7 @@ std::optional<HelloMsg> parseHello(std::span<const uint8_t> payload);
 std::optional<WelcomeMsg> parseWelcome(std::span<const uint8_t> payload);
 std::optional<RejectMsg> parseReject(std::span<const uint8_t> payload);
 std::optional<AbortMsg> parseAbort(std::span<const uint8_t> payload);
+std::optional<LocalLinkMsg> parseLocalLink(std::span<const uint8_t> payload);
 
 // MAC the connector puts in Hello (all Hello fields except mac itself).
 Digest helloMac(std::string_view token, const ChallengeMsg& challenge, const HelloMsg& hello);

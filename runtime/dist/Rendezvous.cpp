@@ -218,7 +218,9 @@ asio::awaitable<void> Communicator::Impl::runCoordinator() {
       throw DistError("rank " + std::to_string(r) + " (" + address + ") dropped out of the rendezvous: " + e.what(), r,
                       address);
     }
-    addPeer(r, address, j.socket);
+    addresses[static_cast<size_t>(r)] = address; // named in errors from here on
+    SocketPtr link = co_await offerLocalLink(j.socket, r, Clock::now() + timeout());
+    addPeer(r, address, link);
   }
 }
 
@@ -264,7 +266,14 @@ asio::awaitable<void> admitPeer(Communicator::Impl* self, std::shared_ptr<JoinSt
     st->decide(self->describe(r) + ": data-plane handshake failed: " + e.what(), r);
     co_return;
   }
-  self->addPeer(r, self->addresses[static_cast<size_t>(r)], s);
+  SocketPtr link;
+  try {
+    link = co_await self->offerLocalLink(s, r, std::min(deadline, Clock::now() + self->timeout()));
+  } catch (const DistError& e) {
+    st->decide(e.what(), r);
+    co_return;
+  }
+  self->addPeer(r, self->addresses[static_cast<size_t>(r)], link);
   if (--st->pending == 0)
     st->decide({}, -1);
 }
@@ -291,6 +300,7 @@ asio::awaitable<void> connectPeer(Communicator::Impl* self, int target, std::str
   try {
     s = co_await self->connectWithRetry(host, port, target, deadline);
     co_await self->connectorHandshake(s, target, formatAddress(host, port), 0, deadline);
+    s = co_await self->takeLocalLink(s, target, std::min(deadline, Clock::now() + self->timeout()));
   } catch (const DistError& e) {
     st->decide(e.what(), target);
     co_return;
@@ -336,6 +346,7 @@ asio::awaitable<void> Communicator::Impl::runWorker() {
                       addresses[0]);
     addresses[static_cast<size_t>(r)] = formatAddress(table[static_cast<size_t>(r)]->host, table[static_cast<size_t>(r)]->port);
   }
+  coordinator = co_await takeLocalLink(coordinator, 0, Clock::now() + timeout());
   addPeer(0, addresses[0], coordinator);
 
   auto st = std::make_shared<JoinState>(io);

@@ -35,6 +35,7 @@ void parsePayload(FrameType type, std::span<const uint8_t> p) {
   case FrameType::Welcome: roundTrip(p, parseWelcome, encodeWelcome); break;
   case FrameType::Reject: roundTrip(p, parseReject, encodeReject); break;
   case FrameType::Abort: roundTrip(p, parseAbort, encodeAbort); break;
+  case FrameType::LocalLink: roundTrip(p, parseLocalLink, encodeLocalLink); break;
   case FrameType::GradChunk:
   case FrameType::WeightChunk:
     if (p.size() >= kChunkHeaderBytes) {
