@@ -71,27 +71,31 @@ BDL_CLONES void maxPool2x2Plane(const float* xs, float* ys, int64_t w, int64_t o
 
 // Its gradient: each window's four inputs get g at the first maximum and 0
 // elsewhere, so the windows write the plane without a scatter.
-BDL_CLONES void maxPool2x2GradPlane(const float* xs, const float* gs, float* dx, int64_t w, int64_t oh, int64_t ow) {
+BDL_CLONES void maxPool2x2GradPlane(const float* __restrict xs, const float* __restrict gs, float* __restrict dx,
+                                    int64_t w, int64_t oh, int64_t ow) {
   for (int64_t oy = 0; oy < oh; ++oy) {
-    const float* r0 = xs + 2 * oy * w;
-    const float* r1 = r0 + w;
-    float* d0 = dx + 2 * oy * w;
-    float* d1 = d0 + w;
-    const float* g = gs + oy * ow;
+    const float* __restrict r0 = xs + 2 * oy * w;
+    const float* __restrict r1 = r0 + w;
+    float* __restrict d0 = dx + 2 * oy * w;
+    float* __restrict d1 = d0 + w;
+    const float* __restrict g = gs + oy * ow;
     for (int64_t ox = 0; ox < ow; ++ox) {
       float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
       // Masks of "this tap is the first maximum", branch-free.
-      bool mb = b > a;
-      float m = mb ? b : a;
-      bool mc = c > m;
-      m = mc ? c : m;
-      bool md = d > m;
-      bool keepC = mc && !md, keepB = mb && !mc && !md, keepA = !mb && !mc && !md;
+      float m = b > a ? b : a;
+      float mm = c > m ? c : m;
       float gv = g[ox];
-      d0[2 * ox] = keepA ? gv : 0.0f;
-      d0[2 * ox + 1] = keepB ? gv : 0.0f;
-      d1[2 * ox] = keepC ? gv : 0.0f;
-      d1[2 * ox + 1] = md ? gv : 0.0f;
+      // d wins if above the max of a, b, c; c if above max(a, b) and not
+      // beaten by d; b if above a and beaten by neither; else a.
+      float gd = d > mm ? gv : 0.0f;
+      float rest = gv - gd;
+      float gc = c > m ? rest : 0.0f;
+      rest -= gc;
+      float gb = b > a ? rest : 0.0f;
+      d0[2 * ox] = rest - gb;
+      d0[2 * ox + 1] = gb;
+      d1[2 * ox] = gc;
+      d1[2 * ox + 1] = gd;
     }
   }
 }
