@@ -122,6 +122,9 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
         cfg.programHash[i] = static_cast<uint8_t>(std::stoi(hash.substr(2 * i, 2), nullptr, 16));
       cfg.bdlcVersion = kVersion;
       cfg.timeout = std::chrono::seconds(opts.timeoutSeconds);
+      // Joining waits for every worker to start (and keeps waiting past a
+      // refused intruder); twice the silence timeout, a minute by default.
+      cfg.joinTimeout = std::chrono::seconds(std::max(2 * opts.timeoutSeconds, 10));
       if (env.worldSize > 1) {
         comm = std::make_unique<dist::Communicator>(cfg);
         comm->connect();
