@@ -5,7 +5,7 @@ same machine load. Prints one table with medians over rounds and the ratio
 bdl / PyTorch (above 1: bdl is faster, or smaller for memory and latency).
 
     bench/jit/compare_torch.py --bench build-jit/tests/codegen/bench_jit \
-        [--source .] [--threads 2] [--seconds 3] [--rounds 3]
+        [--source .] [--threads 2] [--seconds 3] [--rounds 3] [--omp-wait-policy passive]
 
 Models: the MLP of examples/fashion_mlp.bdl (784-256-128-10, relu) and the
 LeNet-5 of examples/fashion_lenet.bdl (conv 6@5x5 pad 2, pool, conv 16@5x5,
@@ -92,16 +92,22 @@ print(json.dumps(out))
 '''
 
 
+def child_env(args):
+    env = {"OMP_NUM_THREADS": str(args.threads), "PATH": "/usr/bin:/bin"}
+    if args.omp_wait_policy:
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+    return env
+
+
 def run_bdl(args, model):
     out = subprocess.run([args.bench, args.source, str(args.threads), str(args.seconds), model],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=child_env(args)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def run_torch(args, model):
-    env = {"OMP_NUM_THREADS": str(args.threads), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(["/usr/bin/python3", "-c", TORCH_CHILD, model, str(args.threads), str(args.seconds)],
-                         check=True, capture_output=True, text=True, env=env).stdout
+                         check=True, capture_output=True, text=True, env=child_env(args)).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -112,6 +118,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--omp-wait-policy", default="",
+                   help="OMP_WAIT_POLICY for both engines (passive: idle threads sleep instead of spinning, "
+                        "which keeps a machine shared with other jobs from stalling at every barrier)")
     args = p.parse_args()
     results = {}
     stream = []

@@ -15,11 +15,13 @@ using dt = dnnl::memory::data_type;
 
 class DnnlRuntime {
 public:
+  explicit DnnlRuntime(int threads) : threads(threads) {}
+  int threads;
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
 };
 
-std::shared_ptr<DnnlRuntime> makeDnnlRuntime() { return std::make_shared<DnnlRuntime>(); }
+std::shared_ptr<DnnlRuntime> makeDnnlRuntime(int threads) { return std::make_shared<DnnlRuntime>(std::max(1, threads)); }
 
 namespace {
 
@@ -34,6 +36,20 @@ template <typename F> void withThreads(const RunContext& ctx, double flops, F&& 
   f();
   if (narrow) omp_set_num_threads(ctx.threads);
 }
+
+// oneDNN fixes a primitive's thread count when it is created (its kernels
+// then open `omp parallel num_threads(n)` whatever the caller's setting), so
+// the team size must be right at creation: one thread for small work.
+class CreationThreads {
+public:
+  CreationThreads(int threads, double flops) : previous_(omp_get_max_threads()) {
+    omp_set_num_threads(flops < kParallelFlops ? 1 : threads);
+  }
+  ~CreationThreads() { omp_set_num_threads(previous_); }
+
+private:
+  int previous_;
+};
 
 dnnl::memory::dims dimsOf(std::initializer_list<int64_t> d) { return dnnl::memory::dims(d); }
 
@@ -95,14 +111,15 @@ std::optional<StepFn> dnnlMatMul(const std::shared_ptr<DnnlRuntime>& rt, const G
     for (int64_t i : ops::broadcastIndex(bb, batch)) plan->offB.push_back(i * k * n);
     plan->strideC = m * n;
   }
+  double flops = 2.0 * static_cast<double>(nb) * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   try {
+    CreationThreads team(rt->threads, flops);
     dnnl::matmul::desc d(plan->a, plan->b, plan->c);
     dnnl::matmul::primitive_desc pd(d, rt->engine);
     plan->prim = dnnl::matmul(pd);
   } catch (const dnnl::error&) {
     return std::nullopt;
   }
-  double flops = 2.0 * static_cast<double>(nb) * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   return [rt, plan, out, a, b, flops](RunContext& ctx) {
     withThreads(ctx, flops, [&] {
     float* pa = ctx.at<float>(a.value);
@@ -190,7 +207,9 @@ std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Gra
   // 0.1 / 0.4 / 0.25 ms for forward / data / weights where plain NCHW runs
   // the im2col GEMM path at 0.2 / 0.8 / 1.1 ms, reorders included.
   dnnl::memory::desc xa(xd, dt::f32, tag::any), ya(yd, dt::f32, tag::any), wa(wd, dt::f32, tag::any);
+  double flops = 2.0 * static_cast<double>(numElements(ys)) * static_cast<double>(ws[1] * ws[2] * ws[3]);
   try {
+    CreationThreads team(rt->threads, flops);
     auto alg = dnnl::algorithm::convolution_direct;
     dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, alg, xa, wa, ya, strides, dil, padL, padR);
     dnnl::convolution_forward::primitive_desc fpd(fd, rt->engine);
@@ -221,7 +240,6 @@ std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Gra
   } catch (const dnnl::error&) {
     return std::nullopt;
   }
-  double flops = 2.0 * static_cast<double>(numElements(ys)) * static_cast<double>(ws[1] * ws[2] * ws[3]);
   return [rt, plan, flops](RunContext& ctx) {
     withThreads(ctx, flops, [&] {
     std::unordered_map<int, dnnl::memory> args;

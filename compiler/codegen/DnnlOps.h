@@ -11,7 +11,8 @@
 namespace bdl::codegen {
 
 class DnnlRuntime; // engine + stream, shared by the steps of one executable
-std::shared_ptr<DnnlRuntime> makeDnnlRuntime();
+// `threads`: the OpenMP team of the executable's runs (EngineOptions::threads).
+std::shared_ptr<DnnlRuntime> makeDnnlRuntime(int threads);
 
 // An operand of a product, possibly read through a transpose of its last two
 // dimensions (the transpose node itself is never materialised).

@@ -147,6 +147,7 @@ Expected<std::unique_ptr<exec::Executable>> compileJit(Graph graph, const exec::
       return makeError("cannot compile a graph with symbolic type " + n.type.toString() + "; specialize it first");
   LoweringOptions lo;
   lo.fusion = options.fusion;
+  lo.threads = std::max(1, options.threads);
   if (options.cacheDir != "-") lo.cacheDir = options.cacheDir.empty() ? defaultCacheDir() : std::filesystem::path(options.cacheDir);
   Expected<Program> p = [&]() -> Expected<Program> {
     try {

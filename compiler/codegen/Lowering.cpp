@@ -125,7 +125,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
   auto started = std::chrono::steady_clock::now();
   Program p;
   auto res = std::make_shared<Resources>();
-  res->dnnl = makeDnnlRuntime();
+  res->dnnl = makeDnnlRuntime(options.threads);
   Fusion fusion = fuseElementwise(g, options.fusion);
   std::vector<bool> folded = foldedTransposes(g);
   p.homes.resize(g.size());

@@ -18,6 +18,7 @@ namespace bdl::codegen {
 
 struct LoweringOptions {
   bool fusion = true;
+  int threads = 1; // the OpenMP team of runs (oneDNN sizes its kernels for it)
   std::optional<std::filesystem::path> cacheDir; // nullopt: no kernel cache
 };
 
