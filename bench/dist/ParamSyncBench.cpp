@@ -7,7 +7,9 @@
 //
 //   bench_param_sync [--sizes 1000000,10000000,25000000] [--worlds 2,4]
 //                    [--wires f32,bf16] [--iters 10] [--warmup 2] [--chunk 262144]
-//                    [--stat median|min] [--json]
+//                    [--stat median|min] [--tcp] [--json]
+// --tcp keeps same-host links on loopback TCP (DistConfig::localLinks off)
+// instead of Unix sockets, as gloo does.
 // On a shared machine the fastest iteration says more about what the code
 // can do than the median, which follows the other load.
 //
@@ -38,7 +40,9 @@ struct Options {
   size_t chunk = ParamSyncOptions{}.chunkElements;
   bool json = false;
   bool minimum = false; // report the fastest iteration instead of the median
+  bool tcp = false;
 };
+
 
 std::vector<std::string> splitCommas(const std::string& s) {
   std::vector<std::string> out;
@@ -85,19 +89,21 @@ Options parse(int argc, char** argv) {
         std::exit(2);
       }
       o.minimum = v == "min";
+    } else if (a == "--tcp") {
+      o.tcp = true;
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: bench_param_sync [--sizes N,...] [--worlds W,...] [--wires f32,bf16] [--iters K] "
-                   "[--warmup K] [--chunk elements] [--stat median|min] [--json]\n");
+                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp] [--json]\n");
       std::exit(2);
     }
   }
   return o;
 }
 
-DistConfig configFor(int rank, int world, uint16_t port) {
+DistConfig configFor(int rank, int world, uint16_t port, bool tcp) {
   DistConfig c;
   c.rank = rank;
   c.worldSize = world;
@@ -105,6 +111,7 @@ DistConfig configFor(int rank, int world, uint16_t port) {
   c.jobToken = "bench-token";
   c.bdlcVersion = "bench";
   c.timeout = std::chrono::seconds(60);
+  c.localLinks = !tcp;
   return c;
 }
 
@@ -155,7 +162,7 @@ double runConfig(int world, size_t P, WireDType wire, const Options& o) {
       if (::read(fds[0], &port, sizeof port) != sizeof port)
         _exit(3);
       try {
-        Communicator comm(configFor(r, world, port));
+        Communicator comm(configFor(r, world, port, o.tcp));
         comm.connect();
         runRank(comm, P, wire, o);
       } catch (const DistError& e) {
@@ -170,7 +177,7 @@ double runConfig(int world, size_t P, WireDType wire, const Options& o) {
   }
   double result = -1;
   try {
-    Communicator comm(configFor(0, world, 0));
+    Communicator comm(configFor(0, world, 0, o.tcp));
     uint16_t port = comm.coordinatorPort();
     for (int fd : portPipes)
       if (::write(fd, &port, sizeof port) != sizeof port)

@@ -6,11 +6,12 @@ sizes, one process per rank on loopback. Prints both medians and the ratio
 
     bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
         [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10] \
-        [--stat median|min] [--rounds N]
+        [--stat median|min] [--rounds N] [--tcp]
 
 --stat min takes each side's fastest iteration, --rounds N alternates the
 two sides N times and prints every round plus the median of the rounds:
 on a shared machine both help tell the code apart from the other load.
+bdl runs same-host links on Unix sockets unless --tcp.
 
 gloo all-reduces f32 only; bdl's bf16 row is compared with the same f32 gloo
 time, which is the comparison issue 6 asks for (bf16 on the wire vs gloo).
@@ -75,6 +76,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--stat", choices=["median", "min"], default="median")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--tcp", action="store_true",
+                    help="bdl's same-host links on loopback TCP, as gloo's, instead of Unix sockets")
     args = ap.parse_args()
     if not os.access(args.bench, os.X_OK):
         sys.exit(f"compare_torch_gloo: {args.bench} is not an executable; build bench_param_sync first")
@@ -86,7 +89,8 @@ def main():
     for rnd in range(args.rounds):
         out = subprocess.run(
             [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
-             "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"],
+             "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"]
+            + (["--tcp"] if args.tcp else []),
             check=True, capture_output=True, text=True).stdout
         bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
         for world in worlds:

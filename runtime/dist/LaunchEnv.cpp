@@ -231,6 +231,11 @@ LaunchEnv detectLaunchEnv(const EnvLookup& lookup, const LaunchOverrides& overri
                     kCoordinatorHint);
   }
 
+  if (auto v = env("BDL_LOCAL_LINKS")) {
+    if (*v != "0" && *v != "1")
+      throw DistError("BDL_LOCAL_LINKS='" + *v + "' is not 0 or 1");
+    out.localLinks = *v == "1";
+  }
   if (auto b = env("BDL_BIND_HOST")) {
     out.bindHost = *b;
     out.coordinatorBindHost = *b;
@@ -248,6 +253,7 @@ void applyLaunchEnv(const LaunchEnv& env, DistConfig& config) {
   config.coordinatorPort = env.coordinatorPort;
   config.bindHost = env.bindHost;
   config.coordinatorBindHost = env.coordinatorBindHost;
+  config.localLinks = env.localLinks;
 }
 
 } // namespace bdl::dist

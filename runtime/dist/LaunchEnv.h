@@ -57,6 +57,8 @@ struct LaunchEnv {
   // if set; 0.0.0.0 for a host name taken from a Slurm node list (it may
   // resolve to a loopback alias on its own host).
   std::string coordinatorBindHost;
+  // BDL_LOCAL_LINKS=0 keeps same-host links on TCP (DistConfig::localLinks).
+  bool localLinks = true;
   LaunchSource source = LaunchSource::Single;
   std::string coordinatorSource; // the variable or flag it came from, "" for Single
   // "rank 1 of 4 (OpenMPI (OMPI_COMM_WORLD_*)), coordinator 10.0.0.1:29500 (BDL_COORDINATOR)"
@@ -80,7 +82,7 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 LaunchEnv detectLaunchEnv(const LaunchOverrides& overrides = {});
 LaunchEnv detectLaunchEnv(const EnvLookup& env, const LaunchOverrides& overrides = {});
 
-// Copies rank, world size, coordinator and bind hosts into `config`.
+// Copies rank, world size, coordinator, bind hosts and localLinks into `config`.
 void applyLaunchEnv(const LaunchEnv& env, DistConfig& config);
 
 // "host:port" or "[v6]:port" -> (host, port); throws DistError naming `what`.

@@ -26,6 +26,7 @@ using Ms = std::chrono::milliseconds;
 
 // Variables the launcher sets, or that would make a child believe another
 // launcher placed it (detectLaunchEnv ranks OpenMPI and BDL_* above RANK).
+// Settings such as BDL_LOCAL_LINKS pass through: they are the user's.
 bool launcherOwned(std::string_view entry) {
   static constexpr std::string_view names[] = {
       "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "BDL_JOB_TOKEN",

@@ -207,6 +207,16 @@ TEST(LaunchEnv, SlurmNodeLists) {
   EXPECT_THROW(firstSlurmHost(""), DistError);
 }
 
+TEST(LaunchEnv, LocalLinksCanBeTurnedOff) {
+  EXPECT_TRUE(detect({}).localLinks);
+  EXPECT_FALSE(detect({{"BDL_LOCAL_LINKS", "0"}}).localLinks);
+  EXPECT_TRUE(detect({{"BDL_LOCAL_LINKS", "1"}}).localLinks);
+  EXPECT_CONTAINS(errorOf({{"BDL_LOCAL_LINKS", "no"}}), "BDL_LOCAL_LINKS='no' is not 0 or 1");
+  DistConfig c;
+  applyLaunchEnv(detect({{"BDL_LOCAL_LINKS", "0"}}), c);
+  EXPECT_FALSE(c.localLinks);
+}
+
 TEST(LaunchEnv, AppliesToTheConfig) {
   DistConfig c;
   applyLaunchEnv(detect({{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "29500"}}),
