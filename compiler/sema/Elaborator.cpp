@@ -81,7 +81,7 @@ void Elaborator::fail(SourceRange range, std::string message, std::string hint, 
   // recursion only its first call.
   constexpr size_t kShown = 4;
   size_t calls = frames_.size() - 1;
-  bool recursion = calls > 1;
+  bool recursion = calls > 1 && frames_[1].def;
   for (size_t i = 2; i < frames_.size(); ++i) recursion &= frames_[i].def == frames_[1].def;
   if (recursion) {
     d.notes.push_back({frames_[1].callSite, fmt::format("in '{}', called here as '{}'", frames_[1].def->name.name,
@@ -94,6 +94,7 @@ void Elaborator::fail(SourceRange range, std::string message, std::string hint, 
       d.notes.push_back({{}, fmt::format("... {} more calls ...", calls - 2 * kShown)});
     if (calls > 2 * kShown && k >= kShown && k < calls - kShown) continue;
     const Frame& f = frames_[i];
+    if (!f.def) continue; // a pipeline's scope, not a call
     d.notes.push_back({f.callSite, fmt::format("in '{}', called here as '{}'", f.def->name.name, f.prefix)});
   }
   d.hint = std::move(hint);
@@ -745,6 +746,14 @@ bool checkProgram(const LoadedProgram& program, const SourceManager& sources, Di
       }
     }
     if (diags.limitReached()) break;
+  }
+  // Jobs and pipelines as far as they can be checked without their data.
+  for (const DeclPtr& d : program.modules.at(0).ast->decls) {
+    if (diags.limitReached()) break;
+    if (auto* p = d->as<PipelineDecl>())
+      ok &= Elaborator(program, sources, diags, {}).pipelineWithDefaults(*p, 0).has_value();
+    else if (auto* t = d->as<TrainDecl>())
+      ok &= Elaborator(program, sources, diags, {}).job(*t, 0).has_value();
   }
   return ok;
 }
