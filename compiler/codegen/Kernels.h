@@ -16,6 +16,8 @@ std::optional<StepFn> poolKernel(const ir::Graph& g, ir::ValueId out);   // Pool
 std::optional<StepFn> reduceKernel(const ir::Graph& g, ir::ValueId out); // ReduceKernels.cpp
 std::optional<StepFn> lossKernel(const ir::Graph& g, ir::ValueId out);   // LossKernels.cpp
 std::optional<StepFn> dataKernel(const ir::Graph& g, ir::ValueId out);   // DataKernels.cpp
+// out = a @ b for at most 4 rows of a and a 2-D row-major b (GemvKernel.cpp).
+std::optional<StepFn> gemvKernel(const ir::Graph& g, ir::ValueId out, ir::ValueId a, ir::ValueId b);
 
 // Splits [0, n) over the run's threads (one chunk when n is small).
 template <typename F> void parallelFor(int threads, int64_t n, int64_t grain, F&& f) {

@@ -186,8 +186,12 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     switch (n.op) {
     case OpKind::MatMul: {
       MatOperand a = matOperand(n.operands[0]), b = matOperand(n.operands[1]);
-      fast = dnnlMatMul(res->dnnl, g, id, a, b);
       reads = {a.value, b.value};
+      if (!a.transposed && !b.transposed && (fast = gemvKernel(g, id, a.value, b.value))) {
+        engine = "kernel";
+        break;
+      }
+      fast = dnnlMatMul(res->dnnl, g, id, a, b);
       engine = "onednn";
       break;
     }

@@ -41,6 +41,7 @@ void checkModel(const std::string& file, const std::string& model, int64_t batch
   auto eval = specialize(passes::buildEvalGraph(forward), {{"N", 1}});
   ASSERT_TRUE(eval.ok());
   expectSameAsReference(*eval, randomFeeds(*eval, 6, 10), 2e-4, {true, 1, false});
+  expectSameAsReference(*eval, randomFeeds(*eval, 7, 10), 2e-4, {true, 2, false}); // products split by columns
 }
 
 TEST(JitModels, FashionMlpTrainingAndEval) { checkModel("examples/fashion_mlp.bdl", "MLP", 32); }
