@@ -188,7 +188,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
       MatOperand a = matOperand(n.operands[0]), b = matOperand(n.operands[1]);
       reads = {a.value, b.value};
       if (!a.transposed && !b.transposed && (fast = gemvKernel(g, id, a.value, b.value))) {
-        engine = "kernel";
+        engine = "gemv";
         break;
       }
       fast = dnnlMatMul(res->dnnl, g, id, a, b);
