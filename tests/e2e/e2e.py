@@ -1223,24 +1223,30 @@ train Long {
   checkpoint = "ckpt" every 100000 iterations keep 2
 }
 """)
-    proc = subprocess.Popen([env.bdlc, "train", job, "--engine", "reference"], cwd=env.work,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(env.path("ckpt")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        if proc.poll() is not None:
-            break
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    out, err = out.decode(), err.decode()
+    # Output to files: a full pipe would block bdlc instead of the signal.
+    with open(env.path("out.txt"), "wb") as out_file, open(env.path("err.txt"), "wb") as err_file:
+        proc = subprocess.Popen([env.bdlc, "train", job, "--engine", "reference"], cwd=env.work,
+                                stdout=out_file, stderr=err_file)
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline and \
+                "iteration 1000 " not in open(env.path("out.txt")).read():
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    out, err = open(env.path("out.txt")).read(), open(env.path("err.txt")).read()
     expect(proc.returncode == 130, "SIGINT: expected exit 130, got %d\n%s\n%s" % (proc.returncode, err, out))
     m = re.search(r"stopped by Interrupt after iteration (\d+); continue with --resume ckpt", err)
     expect(m, "SIGINT: expected 'stopped by Interrupt after iteration N; continue with --resume ckpt'\n" + err)
     steps = checkpoint_steps(env.path("ckpt"))
     expect(steps and steps[-1] == "step-%08d" % int(m.group(1)), "the checkpoint must be the iteration reached: %s" % steps)
-    r = env.run("train", job, "--resume", "ckpt", "--epochs", "1", "--engine", "reference")
-    expect(not crashed(r), "crash", r)
+    state = json.load(open(env.path("ckpt", steps[-1], "state.json")))
+    expect(state["iteration"] == int(m.group(1)), "state.json: iteration %s" % state["iteration"])
+    # 2000 records in batches of 20: 100 iterations an epoch. One more epoch.
+    epochs = int(m.group(1)) // 100 + 1
+    r = env.run("train", job, "--resume", "ckpt", "--epochs", str(epochs), "--engine", "reference")
+    expect_exit(r, 0)
+    expect("resumed from ckpt/%s (iteration %s)" % (steps[-1], m.group(1)) in r.out, "must resume there", r)
+    expect(re.search(r"^done: %d iterations" % (epochs * 100), r.out, re.M), "must finish epoch %d" % epochs, r)
 
 
 # ----------------------------------------------------------------- driver
