@@ -11,14 +11,17 @@ namespace bdl::train {
 
 namespace {
 
-// The flat vector travels with one extra element: each worker's weighted
-// loss rides in the gradient, and the owner of that element puts the sum in
-// the weights, so the all-gather hands every worker the global loss.
+// The flat vector travels with two extra elements: each worker's weighted
+// loss and its wish to stop ride in the gradient, and the owner of those
+// elements puts their sums in the weights, so the all-gather hands every
+// worker the global loss and whether anyone asked to stop.
 class DistSync final : public ParameterSync {
+  static constexpr size_t kExtra = 2; // the loss, the stop votes
+
 public:
   DistSync(dist::Communicator& comm, const optim::OptimizerConfig& config, ClipRule clip, size_t paramCount)
-      : comm_(comm), params_(paramCount), sync_(comm, paramCount + 1), clip_(clip), weights_(paramCount + 1),
-        grads_(paramCount + 1) {
+      : comm_(comm), params_(paramCount), sync_(comm, paramCount + kExtra), clip_(clip),
+        weights_(paramCount + kExtra), grads_(paramCount + kExtra) {
     dist::BlockRange own = sync_.ownedBlock();
     size_t begin = std::min(own.offset, params_), end = std::min(own.offset + own.length, params_);
     paramBlock_ = {static_cast<int64_t>(begin), static_cast<int64_t>(end - begin)};
@@ -31,11 +34,12 @@ public:
   int rank() const override { return comm_.rank(); }
   int worldSize() const override { return comm_.worldSize(); }
 
-  double step(std::span<float> weights, std::span<float> grads, double weightedLoss, double lr) override {
+  double step(std::span<float> weights, std::span<float> grads, double weightedLoss, double lr, bool& stop) override {
     std::copy(weights.begin(), weights.end(), weights_.begin());
     std::copy(grads.begin(), grads.end(), grads_.begin());
     grads_[params_] = static_cast<float>(weightedLoss);
-    weights_[params_] = 0;
+    grads_[params_ + 1] = stop ? 1.0f : 0.0f;
+    weights_[params_] = weights_[params_ + 1] = 0;
     sync_.step(grads_, weights_, [&](std::span<float> w, std::span<const float> g, size_t offset) {
       size_t n = static_cast<size_t>(paramBlock_.length);
       if (n > 0) {
@@ -44,9 +48,10 @@ public:
         optim::Status st = optimizer_->step(w.first(n), scratch_, lr);
         if (!st) throw TrainError("optimizer: " + st.message());
       }
-      if (offset + w.size() > params_) w[params_ - offset] = g[params_ - offset];
+      for (size_t i = std::max(offset, params_); i < offset + w.size(); ++i) w[i - offset] = g[i - offset];
     });
     std::copy(weights_.begin(), weights_.begin() + static_cast<std::ptrdiff_t>(params_), weights.begin());
+    stop = weights_[params_ + 1] > 0.5f;
     return static_cast<double>(weights_[params_]);
   }
 

@@ -13,7 +13,7 @@ public:
   int rank() const override { return 0; }
   int worldSize() const override { return 1; }
 
-  double step(std::span<float> weights, std::span<float> grads, double weightedLoss, double lr) override {
+  double step(std::span<float> weights, std::span<float> grads, double weightedLoss, double lr, bool&) override {
     if (clip_.kind == ClipRule::Kind::Norm) optim::clipByGlobalNorm(grads, clip_.limit);
     if (clip_.kind == ClipRule::Kind::Value) optim::clipByValue(grads, static_cast<float>(clip_.limit));
     optim::Status st = optimizer_.step(weights, grads, lr);

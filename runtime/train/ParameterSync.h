@@ -28,8 +28,11 @@ public:
   virtual int rank() const = 0;
   virtual int worldSize() const = 0;
   // One optimizer step. `grads` may be changed (clipped in place). Returns
-  // the global loss: the sum over workers of `weightedLoss`.
-  virtual double step(std::span<float> weights, std::span<float> grads, double weightedLoss, double lr) = 0;
+  // the global loss: the sum over workers of `weightedLoss`. `stop` goes in
+  // as this worker's wish to stop after this step (Ctrl-C, SIGTERM) and
+  // comes out true when any worker wishes it, so all stop at the same step.
+  virtual double step(std::span<float> weights, std::span<float> grads, double weightedLoss, double lr,
+                      bool& stop) = 0;
   // The optimizer state of the whole vector, gathered to every worker
   // (collective: every worker calls it at the same iteration).
   virtual optim::OptimizerState fullState() = 0;

@@ -106,8 +106,9 @@ struct Trainer::State {
     return !atEpochEnd && iteration % p.count == 0;
   }
 
-  // One optimizer step on `batch`; returns the batch's loss.
-  double step(const Record& batch) {
+  // One optimizer step on `batch`; returns the batch's loss. `stop`: in,
+  // this process wants to stop; out, some worker does.
+  double step(const Record& batch, bool& stop) {
     int64_t rows = rowsOf(batch);
     double lr = learningRate();
     double loss = 0, weight = 0;
@@ -128,7 +129,7 @@ struct Trainer::State {
     } else {
       std::fill(grads.begin(), grads.end(), 0.0f);
     }
-    loss = sync->step(store.flat(), grads, loss * weight, lr);
+    loss = sync->step(store.flat(), grads, loss * weight, lr, stop);
     if (!std::isfinite(loss))
       throw TrainError(fmt::format("the loss became {} at iteration {} (epoch {})", loss, iteration + 1, epoch + 1),
                        "lower the learning rate, or clip gradients: clip = clip_norm(1.0)");
@@ -275,7 +276,7 @@ TrainSummary Trainer::run() {
     }
     return true;
   };
-  bool stop = finished() || stopRequested_;
+  bool stop = finished();
   while (!stop) {
     if (!s.epochOpen) {
       s.in.trainData->startEpoch(s.epoch);
@@ -290,10 +291,12 @@ TrainSummary Trainer::run() {
         break;
       }
       int64_t samples = batch->globalBatchSize > 0 ? batch->globalBatchSize : rowsOf(*batch);
-      s.lastLoss = s.step(*batch);
+      bool stopVote = stopRequested_;
+      s.lastLoss = s.step(*batch, stopVote);
       samplesSeen += samples;
       s.reporter.step(report(s.lastLoss, samples));
-      stop = finished() || stopRequested_;
+      stopped_ = stopped_ || stopVote;
+      stop = finished() || stopped_;
       if (s.due(s.cfg.validateEvery, false) && s.in.validationGraph) s.reporter.validated(validate());
       if (s.due(s.cfg.checkpointEvery, false) && !stop) s.checkpoint();
     }
@@ -307,7 +310,7 @@ TrainSummary Trainer::run() {
     bool checkpointDue = s.due(s.cfg.checkpointEvery, true);
     ++s.epoch;
     s.epochOpen = false;
-    stop = finished() || stopRequested_;
+    stop = finished() || stopped_;
     if (checkpointDue && !stop) s.checkpoint();
   }
   // The end state is always kept when the job checkpoints at all.

@@ -15,6 +15,7 @@
 #include "runtime/train/Checkpoint.h"
 #include "runtime/train/ParameterSync.h"
 
+#include <csignal>
 #include <functional>
 #include <map>
 #include <memory>
@@ -110,13 +111,16 @@ public:
   ValidationReport validate();
 
   // Asks run() to stop after the current iteration (from a signal handler:
-  // only sets a flag).
+  // only sets a flag). All workers of a job stop at the same iteration.
   void requestStop() { stopRequested_ = true; }
+  // Whether run() ended because some worker asked to stop.
+  bool stoppedEarly() const { return stopped_; }
 
 private:
   struct State;
   std::unique_ptr<State> s_;
-  volatile bool stopRequested_ = false;
+  volatile sig_atomic_t stopRequested_ = 0;
+  bool stopped_ = false;
 };
 
 // Values of every parameter and state from a checkpoint (for eval/predict).

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 #include <unistd.h>
@@ -19,6 +20,14 @@
 namespace bdl::cli {
 
 namespace {
+
+dist::LocalLauncher* volatile gLauncher = nullptr;
+
+// Ctrl-C: the workers get SIGTERM, agree to stop after the same iteration,
+// write a checkpoint and exit; the launcher waits for them.
+void onSignal(int) {
+  if (dist::LocalLauncher* l = gLauncher) l->requestStop();
+}
 
 std::string selfPath(const char* argv0) {
   char buf[PATH_MAX];
@@ -71,7 +80,21 @@ int runLocalJob(const TrainOptions& opts, const CommonOptions& options, const ch
     std::fprintf(stderr, "bdlc: %s; restart %d of %d%s\n", failure.describe().c_str(), restart, opts.maxRestarts,
                  from.empty() ? " from the beginning" : (" from " + from).c_str());
   };
-  dist::LocalJobResult result = dist::LocalLauncher(launch).run();
+  // Time for the workers to finish an iteration and write a checkpoint.
+  launch.killGrace = std::chrono::seconds(60);
+  dist::LocalLauncher launcher(launch);
+  gLauncher = &launcher;
+  struct sigaction sa {}, oldInt {}, oldTerm {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, &oldInt);
+  sigaction(SIGTERM, &sa, &oldTerm);
+  dist::LocalJobResult result = launcher.run();
+  gLauncher = nullptr;
+  sigaction(SIGINT, &oldInt, nullptr);
+  sigaction(SIGTERM, &oldTerm, nullptr);
+  if (!result.attempts.empty() && result.attempts.back().stopRequested) {
+    return 130; // rank 0 said where it stopped and how to continue
+  }
   if (!result.ok) {
     std::fprintf(stderr, "bdlc: error: %s\n", result.message.c_str());
     return result.exitCode() == 0 ? kUserError : result.exitCode();

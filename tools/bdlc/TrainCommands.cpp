@@ -158,8 +158,9 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
     StopOnSignal guard(trainer);
     train::TrainSummary summary = trainer.run();
     if (speaks) console.summary(summary);
-    if (gSignal) {
-      std::fprintf(stderr, "bdlc: stopped by %s after iteration %lld%s\n", strsignal(gSignal),
+    if (trainer.stoppedEarly()) {
+      std::fprintf(stderr, "bdlc: stopped %s after iteration %lld%s\n",
+                   gSignal ? fmt::format("by {}", strsignal(gSignal)).c_str() : "as another worker asked",
                    static_cast<long long>(summary.iterations),
                    summary.lastCheckpoint.empty()
                        ? ""
