@@ -7,9 +7,10 @@
 //
 //   bench_param_sync [--sizes 1000000,10000000,25000000] [--worlds 2,4]
 //                    [--wires f32,bf16] [--iters 10] [--warmup 2] [--chunk 262144]
-//                    [--stat median|min] [--tcp] [--json]
+//                    [--stat median|min] [--tcp] [--each-chunk] [--json]
 // --tcp keeps same-host links on loopback TCP (DistConfig::localLinks off)
-// instead of Unix sockets, as gloo does.
+// instead of Unix sockets, as gloo does. --each-chunk sets
+// ParamSyncOptions::updateEachChunk (the all-gather overlaps the reduce).
 // On a shared machine the fastest iteration says more about what the code
 // can do than the median, which follows the other load.
 //
@@ -41,6 +42,7 @@ struct Options {
   bool json = false;
   bool minimum = false; // report the fastest iteration instead of the median
   bool tcp = false;
+  bool eachChunk = false;
 };
 
 
@@ -89,6 +91,8 @@ Options parse(int argc, char** argv) {
         std::exit(2);
       }
       o.minimum = v == "min";
+    } else if (a == "--each-chunk") {
+      o.eachChunk = true;
     } else if (a == "--tcp") {
       o.tcp = true;
     } else if (a == "--json") {
@@ -96,7 +100,7 @@ Options parse(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: bench_param_sync [--sizes N,...] [--worlds W,...] [--wires f32,bf16] [--iters K] "
-                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp] [--json]\n");
+                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp] [--each-chunk] [--json]\n");
       std::exit(2);
     }
   }
@@ -121,6 +125,7 @@ std::vector<double> runRank(Communicator& comm, size_t P, WireDType wire, const 
   ParamSyncOptions options;
   options.wire = wire;
   options.chunkElements = o.chunk;
+  options.updateEachChunk = o.eachChunk;
   ParamSync sync(comm, P, options);
   std::vector<float> grad(P), weights(P, 0.5f);
   for (size_t i = 0; i < P; ++i)

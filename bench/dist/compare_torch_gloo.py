@@ -6,7 +6,7 @@ sizes, one process per rank on loopback. Prints both medians and the ratio
 
     bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
         [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10] \
-        [--stat median|min] [--rounds N] [--tcp]
+        [--stat median|min] [--rounds N] [--tcp] [--each-chunk]
 
 --stat min takes each side's fastest iteration, --rounds N alternates the
 two sides N times and prints every round plus the median of the rounds:
@@ -76,6 +76,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--stat", choices=["median", "min"], default="median")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--each-chunk", action="store_true",
+                    help="ParamSyncOptions::updateEachChunk: the all-gather overlaps the reduce-scatter")
     ap.add_argument("--tcp", action="store_true",
                     help="bdl's same-host links on loopback TCP, as gloo's, instead of Unix sockets")
     args = ap.parse_args()
@@ -90,7 +92,7 @@ def main():
         out = subprocess.run(
             [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
              "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"]
-            + (["--tcp"] if args.tcp else []),
+            + (["--tcp"] if args.tcp else []) + (["--each-chunk"] if args.each_chunk else []),
             check=True, capture_output=True, text=True).stdout
         bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
         for world in worlds:

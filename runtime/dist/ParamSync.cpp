@@ -122,6 +122,16 @@ ParamSync::~ParamSync() {
   comm_.detachSink(this);
 }
 
+std::vector<BlockRange> ParamSync::ownedChunks() const {
+  const BlockRange own = ownedBlock();
+  std::vector<BlockRange> out;
+  for (size_t c = 0; c < chunksPerBlock_[static_cast<size_t>(rank_)]; ++c) {
+    BlockRange r = chunkRange(own.length, options_.chunkElements, c);
+    out.push_back({own.offset + r.offset, r.length});
+  }
+  return out;
+}
+
 void ParamSync::checkUsable() const {
   if (auto f = comm_.failure())
     throw *f;
@@ -165,6 +175,7 @@ void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
       std::fill(s.begin(), s.end(), 0);
     std::fill(gradArrived_.begin(), gradArrived_.end(), 0);
     std::fill(piecesIn_.begin(), piecesIn_.end(), 0);
+    weightsOpen_ = false;
     std::fill(weightArrived_.begin(), weightArrived_.end(), 0);
     lastProgress_ = Clock::now();
     active_ = true;
@@ -202,6 +213,13 @@ void ParamSync::gradientReady(size_t begin, size_t end) {
     it = ready_.erase(it);
   }
   ready_[b] = e;
+  if (b == 0 && e == paramCount_ && !weightsOpen_) {
+    {
+      std::lock_guard lock(mutex_);
+      weightsOpen_ = true;
+    }
+    comm_.wakeWaitingReaders(); // weight chunks held back may land now
+  }
   // Send every chunk touched by [begin, end) that is now wholly ready.
   const size_t C = options_.chunkElements;
   for (int dst = 0; dst < world_; ++dst) {
@@ -246,27 +264,30 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
 }
 
 void ParamSync::sendWeights() {
+  for (size_t c = 0; c < chunksPerBlock_[static_cast<size_t>(rank_)]; ++c)
+    sendWeightChunk(c);
+}
+
+void ParamSync::sendWeightChunk(size_t c) {
   const BlockRange own = ownedBlock();
-  std::span<const uint8_t> all = options_.wire == WireDType::BF16
-                                     ? asBytes(std::span<const uint16_t>(weightSendBf16_))
-                                     : asBytes(std::span<const float>(weights_.subspan(own.offset, own.length)));
-  const size_t esz = wireDTypeSize(options_.wire);
+  BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
+  std::span<const uint8_t> payload =
+      options_.wire == WireDType::BF16
+          ? asBytes(std::span<const uint16_t>(weightSendBf16_).subspan(chunk.offset, chunk.length))
+          : asBytes(std::span<const float>(weights_.subspan(own.offset + chunk.offset, chunk.length)));
   for (int dst = 0; dst < world_; ++dst) {
     if (dst == rank_)
       continue;
-    for (size_t c = 0; c < chunksPerBlock_[static_cast<size_t>(rank_)]; ++c) {
-      BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
-      {
-        std::lock_guard lock(mutex_);
-        ++sendsPending_;
-      }
-      comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire},
-                      all.subspan(chunk.offset * esz, chunk.length * esz), [this](bool) {
-                        std::lock_guard lock(mutex_);
-                        if (--sendsPending_ == 0)
-                          changed_.notify_all();
-                      });
+    {
+      std::lock_guard lock(mutex_);
+      ++sendsPending_;
     }
+    comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire}, payload,
+                    [this](bool) {
+                      std::lock_guard lock(mutex_);
+                      if (--sendsPending_ == 0)
+                        changed_.notify_all();
+                    });
   }
 }
 
@@ -283,6 +304,12 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
   if (h.iteration > iteration_) {
     // An iteration this rank has not begun (iteration numbers come from the
     // Communicator, so this may be a later ParamSync's): leave it queued.
+    p.verdict = Verdict::Wait;
+    return p;
+  }
+  if (active_ && h.iteration == iteration_ && type == FrameType::WeightChunk && !weightsOpen_) {
+    // An owner that updates chunk by chunk can be ahead of this rank's
+    // backward, which may still read these weights.
     p.verdict = Verdict::Wait;
     return p;
   }
@@ -445,9 +472,10 @@ void ParamSync::reduceChunk(size_t c) {
     addPiece(sum, piece(r), n);
 }
 
-void ParamSync::reduceOwnBlock() {
+void ParamSync::reduceOwnBlock(const BlockUpdater* updateEach) {
   // Each chunk of the own block is summed as soon as its W-1 remote pieces
-  // are in, while the other chunks are still on the wire.
+  // are in, while the other chunks are still on the wire; with updateEach,
+  // also updated and sent back out at once.
   const size_t chunks = chunksPerBlock_[static_cast<size_t>(rank_)];
   const uint32_t needed = static_cast<uint32_t>(world_ - 1);
   std::vector<uint8_t> reduced(chunks, 0);
@@ -465,7 +493,35 @@ void ParamSync::reduceOwnBlock() {
       reduceChunk(c);
       reduced[c] = 1;
       ++done;
+      if (updateEach) {
+        updateChunk(*updateEach, c);
+        sendWeightChunk(c);
+      }
     }
+  }
+}
+
+void ParamSync::updateChunk(const BlockUpdater& update, size_t c) {
+  const BlockRange own = ownedBlock();
+  const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
+  std::span<const float> grad(sum_.data() + chunk.offset, chunk.length);
+  if (options_.wire == WireDType::BF16) {
+    std::span<float> master(master_.data() + chunk.offset, chunk.length);
+    runUpdater([&] { update(master, grad, own.offset + chunk.offset); });
+    f32ToBf16(master, std::span<uint16_t>(weightSendBf16_).subspan(chunk.offset, chunk.length));
+  } else {
+    runUpdater([&] { update(weights_.subspan(own.offset + chunk.offset, chunk.length), grad, own.offset + chunk.offset); });
+  }
+}
+
+void ParamSync::runUpdater(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    comm_.reportFailure(rank_, comm_.describePeer(rank_) + ": the optimizer failed on its block: " + e.what());
+    waitSendsDrained();
+    active_ = false;
+    throw;
   }
 }
 
@@ -475,10 +531,10 @@ void ParamSync::applyUpdate(const BlockUpdater& update) {
     return;
   auto ownWeights = weights_.subspan(own.offset, own.length);
   if (options_.wire == WireDType::BF16) {
-    update(master_, sum_, own.offset);
+    runUpdater([&] { update(master_, sum_, own.offset); });
     f32ToBf16(master_, weightSendBf16_); // finish() widens it into the own weights
   } else {
-    update(ownWeights, sum_, own.offset);
+    runUpdater([&] { update(ownWeights, sum_, own.offset); });
   }
 }
 
@@ -519,16 +575,13 @@ void ParamSync::finish(const BlockUpdater& update) {
   if (!active_)
     throw DistError("ParamSync::finish() without begin()");
   gradientReady(0, paramCount_); // whatever was not marked yet is final now
-  reduceOwnBlock();
-  try {
+  if (options_.updateEachChunk) {
+    reduceOwnBlock(&update); // updates and sends chunk by chunk
+  } else {
+    reduceOwnBlock(nullptr);
     applyUpdate(update);
-  } catch (const std::exception& e) {
-    comm_.reportFailure(rank_, comm_.describePeer(rank_) + ": the optimizer failed on its block: " + e.what());
-    waitSendsDrained();
-    active_ = false;
-    throw;
+    sendWeights();
   }
-  sendWeights();
   if (options_.wire == WireDType::BF16)
     receiveBf16Weights();
   else

@@ -46,6 +46,13 @@ struct ParamSyncOptions {
   // Elements per data frame; every rank must use the same value, and a frame
   // must fit in DistConfig::maxFrameBytes.
   size_t chunkElements = 256 * 1024;
+  // Update each chunk of the owned block as soon as it is reduced and send
+  // its new weights at once, so the all-gather overlaps the reduce-scatter.
+  // The updater is then called once per chunk (ownedChunks(); blockOffset
+  // says which), so it must treat chunks independently: elementwise
+  // optimizers with their state split by chunk (runtime/optim gives the same
+  // bits for any tiling), not clipping by the global norm.
+  bool updateEachChunk = false;
 };
 
 class ParamSync : private DataSink {
@@ -58,6 +65,9 @@ public:
 
   size_t paramCount() const { return paramCount_; }
   BlockRange ownedBlock() const { return blocks_[static_cast<size_t>(rank_)]; }
+  // The chunks of the owned block, as ranges of the flat vector, in order:
+  // the updater calls of updateEachChunk.
+  std::vector<BlockRange> ownedChunks() const;
 
   // One whole iteration; returns with `weights` updated on every rank.
   void step(std::span<const float> grad, std::span<float> weights, const BlockUpdater& update);
@@ -78,7 +88,10 @@ private:
 
   void sendGradChunk(int dst, size_t chunk);
   void sendWeights();
-  void reduceOwnBlock();
+  void sendWeightChunk(size_t chunk);
+  void reduceOwnBlock(const BlockUpdater* updateEach);
+  void updateChunk(const BlockUpdater& update, size_t chunk);
+  void runUpdater(const std::function<void()>& call);
   void reduceChunk(size_t chunk);
   void applyUpdate(const BlockUpdater& update);
   void receiveBf16Weights();
@@ -122,6 +135,9 @@ private:
   std::vector<size_t> gradArrived_;              // by source
   std::vector<size_t> weightArrived_;            // by owner
   std::vector<uint32_t> piecesIn_;               // by chunk of own block: remote pieces arrived
+  // The whole gradient is marked ready: weight chunks may land in weights_
+  // (before that, backward may still read them; early ones wait in the socket).
+  bool weightsOpen_ = false;
   size_t sendsPending_ = 0;
   bool failed_ = false;
   std::chrono::steady_clock::time_point lastProgress_;
