@@ -94,22 +94,36 @@ template <typename F> int reportingRunErrors(DiagnosticEngine& diags, const Comm
   return kUserError;
 }
 
-} // namespace
-
-int runTrain(const TrainOptions& opts, const CommonOptions& options) {
+// Loads `file` and runs `body(program, sources, diags)`, turning what the
+// user can get wrong into messages and exit code 1.
+template <typename F> int withLoadedProgram(const std::string& file, const CommonOptions& options, F&& body) {
   SourceManager sources;
   DiagnosticEngine diags(sources, options.errorLimit);
   return reportingRunErrors(diags, options, [&]() -> int {
     LoadedProgram program;
-    if (!loadProgram(opts.file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
+    if (!loadProgram(file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
       printDiagnostics(diags, options);
       return kUserError;
     }
-    driver::JobOptions jobOptions;
-    jobOptions.job = opts.job;
-    jobOptions.engine = engineOptions(opts.run);
+    return body(program, sources, diags);
+  });
+}
+
+driver::JobOptions jobOptionsOf(const std::string& job, const RunOptions& run) {
+  driver::JobOptions o;
+  o.job = job;
+  o.engine = engineOptions(run);
+  o.version = kVersion;
+  return o;
+}
+
+} // namespace
+
+int runTrain(const TrainOptions& opts, const CommonOptions& options) {
+  return withLoadedProgram(opts.file, options, [&](const LoadedProgram& program, SourceManager& sources,
+                                                   DiagnosticEngine& diags) -> int {
+    driver::JobOptions jobOptions = jobOptionsOf(opts.job, opts.run);
     jobOptions.epochs = opts.epochs;
-    jobOptions.version = kVersion;
     // A worker joins its job before reading any data, so a wrong token or a
     // different program fails at once on every rank.
     std::unique_ptr<dist::Communicator> comm;
@@ -172,19 +186,10 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
 }
 
 int runEval(const EvalOptions& opts, const CommonOptions& options) {
-  SourceManager sources;
-  DiagnosticEngine diags(sources, options.errorLimit);
-  return reportingRunErrors(diags, options, [&]() -> int {
-    LoadedProgram program;
-    if (!loadProgram(opts.file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
-      printDiagnostics(diags, options);
-      return kUserError;
-    }
-    driver::JobOptions jobOptions;
-    jobOptions.job = opts.job;
-    jobOptions.engine = engineOptions(opts.run);
-    jobOptions.version = kVersion;
-    std::optional<driver::PreparedJob> job = driver::prepareJob(program, sources, diags, jobOptions);
+  return withLoadedProgram(opts.file, options, [&](const LoadedProgram& program, SourceManager& sources,
+                                                   DiagnosticEngine& diags) -> int {
+    std::optional<driver::PreparedJob> job =
+        driver::prepareJob(program, sources, diags, jobOptionsOf(opts.job, opts.run));
     if (!job) {
       printDiagnostics(diags, options);
       return kUserError;
@@ -207,14 +212,8 @@ int runEval(const EvalOptions& opts, const CommonOptions& options) {
 }
 
 int runPredict(const PredictOptions& opts, const CommonOptions& options) {
-  SourceManager sources;
-  DiagnosticEngine diags(sources, options.errorLimit);
-  return reportingRunErrors(diags, options, [&]() -> int {
-    LoadedProgram program;
-    if (!loadProgram(opts.file, ModuleSearchPaths::fromEnvironment(), sources, diags, program)) {
-      printDiagnostics(diags, options);
-      return kUserError;
-    }
+  return withLoadedProgram(opts.file, options, [&](const LoadedProgram& program, SourceManager& sources,
+                                                   DiagnosticEngine& diags) -> int {
     sema::ModelRef ref = sema::findModel(program, opts.model, diags);
     std::optional<ir::Graph> model;
     if (ref.decl) model = sema::elaborateModel(program, ref, {false, 0}, sources, diags);

@@ -82,43 +82,38 @@ int main(int argc, char** argv) {
                   "Run the reference interpreter beside the jit and stop at the first kernel group that differs");
   };
 
+  // What train and worker share: the job, its length, resuming, metrics.
+  auto addJobOptions = [&](CLI::App* cmd, TrainOptions& o) {
+    cmd->add_option("file", o.file, "BDL file")->required()->check(CLI::ExistingFile);
+    cmd->add_option("--job", o.job, "The train job (default: the file's only one)");
+    cmd->add_option("--epochs", o.epochs, "Train this many epochs instead of the job's stop clause")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--resume", o.resume,
+                    "Continue from a checkpoint directory (or the newest sound one under it); any worker count wrote it");
+    cmd->add_option("--metrics", o.metrics, "Append JSONL metrics (one record per log step and validation)");
+    cmd->add_option("--timeout", o.timeoutSeconds, "With several workers: seconds before a silent worker fails the job")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    addRunOptions(cmd, o.run);
+  };
+
   TrainOptions trainOptions;
   CLI::App* trainCmd = app.add_subcommand("train", "Train a job: data, model, optimizer, validation, checkpoints");
-  trainCmd->add_option("file", trainOptions.file, "BDL file")->required()->check(CLI::ExistingFile);
-  trainCmd->add_option("--job", trainOptions.job, "The train job (default: the file's only one)");
-  trainCmd->add_option("--epochs", trainOptions.epochs, "Train this many epochs instead of the job's stop clause")
-      ->check(CLI::PositiveNumber);
-  trainCmd->add_option("--resume", trainOptions.resume,
-                       "Continue from a checkpoint directory (or the newest sound one under it)");
-  trainCmd->add_option("--metrics", trainOptions.metrics, "Append JSONL metrics (one record per log step and validation)");
+  addJobOptions(trainCmd, trainOptions);
   trainCmd->add_option("--workers", trainOptions.workers, "Train with this many local worker processes")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   trainCmd->add_option("--max-restarts", trainOptions.maxRestarts,
                        "With --workers: restart a failed job from its newest checkpoint up to this many times")
       ->check(CLI::NonNegativeNumber);
-  trainCmd->add_option("--timeout", trainOptions.timeoutSeconds,
-                       "With --workers: seconds before a silent worker fails the job")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  addRunOptions(trainCmd, trainOptions.run);
 
   TrainOptions workerOptions;
   workerOptions.worker = true;
   CLI::App* workerCmd = app.add_subcommand("worker", "One rank of a distributed training job (under mpirun, srun, torchrun, Kubernetes)");
-  workerCmd->add_option("file", workerOptions.file, "BDL file")->required()->check(CLI::ExistingFile);
-  workerCmd->add_option("--job", workerOptions.job, "The train job (default: the file's only one)");
-  workerCmd->add_option("--epochs", workerOptions.epochs, "Train this many epochs instead of the job's stop clause")
-      ->check(CLI::PositiveNumber);
-  workerCmd->add_option("--resume", workerOptions.resume, "Continue from a checkpoint (any worker count wrote it)");
-  workerCmd->add_option("--metrics", workerOptions.metrics, "Append JSONL metrics (rank 0 writes them)");
+  addJobOptions(workerCmd, workerOptions);
   workerCmd->add_option("--rank", workerOptions.rank, "This worker's rank (default: from the launcher's environment)");
   workerCmd->add_option("--world-size", workerOptions.worldSize, "Number of workers (default: from the environment)");
   workerCmd->add_option("--coordinator", workerOptions.coordinator, "host:port where rank 0 listens");
-  workerCmd->add_option("--timeout", workerOptions.timeoutSeconds, "Seconds before a silent worker fails the job")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  addRunOptions(workerCmd, workerOptions.run);
   workerCmd->footer("Rank, size and coordinator come from mpirun (OMPI_COMM_WORLD_*), srun (SLURM_*), or\n"
                     "RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT; BDL_JOB_TOKEN must hold the job's shared secret.\n"
                     "See docs/distributed.md. Example:\n"
