@@ -1249,6 +1249,33 @@ train Long {
     expect(re.search(r"^done: %d iterations" % (epochs * 100), r.out, re.M), "must finish epoch %d" % epochs, r)
 
 
+@case(known_failure="the summary's 'waited for data on X of Y batches' counts only the last epoch "
+                    "(the prefetch stage's statistics restart every epoch)")
+def prefetch_waits_cover_the_run(env):
+    job = env.write("prefetch.bdl", """import std.nn
+
+model Net(x: f32[N, 8]) -> f32[N, 4] {
+  return nn.Dense(x, 4, act = identity)
+}
+
+pipeline Train = synthetic(shape = [8], classes = 4, count = 200, seed = 5) |> batch(20) |> prefetch(2)
+
+train P {
+  data      = Train()
+  logits    = Net(x)
+  loss      = cross_entropy(logits, label)
+  optimizer = sgd(lr = 0.05)
+  stop      = 3 epochs
+}
+""")
+    r = env.run("train", job)
+    expect_exit(r, 0)
+    expect(re.search(r"^done: 30 iterations", r.out, re.M), "3 epochs of 10 batches", r)
+    m = re.search(r"waited for data on (\d+) of (\d+) batches", r.out)
+    expect(m, "a pipeline with prefetch must report its waits", r)
+    expect(int(m.group(2)) == 30, "the summary covers the run's 30 batches, not %s" % m.group(2), r)
+
+
 # ----------------------------------------------------------------- driver
 
 def main():
