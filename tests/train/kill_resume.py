@@ -2,7 +2,7 @@
 """SIGKILL and resume (issue 4, "What it must show" item 2).
 
     kill_resume.py --bdlc BDLC --work-dir DIR [--engine jit|reference]
-                   [--kills 20] [--seed S] [--keep-work]
+                   [--stages plain|prefetch|augment] [--kills 20] [--seed S]
 
 1. Writes a small job (synthetic source, shuffle, an MLP with dropout, adam
    with warmup + cosine, clip_norm, validation, `checkpoint = "ckpt" every
@@ -54,9 +54,9 @@ model Net(x: f32[N, 8]) -> f32[N, 4] {
 
 // 600 records in batches of 32: 18 full batches and one of 24 per epoch.
 pipeline Train(n: int = 600, s: int = 5) =
-  synthetic(shape = [8], classes = 4, count = n, seed = s, noise = 1.5)
+  synthetic(shape = [8], classes = 4, count = n, seed = s, noise = 1.5)%(before)s
   |> shuffle(buffer = 600, seed = 3)
-  |> batch(32)
+  |> batch(32)%(stages)s
 
 train KillResume {
   data       = Train()
@@ -66,11 +66,23 @@ train KillResume {
   schedule   = warmup(steps = 20 iterations, then = cosine(total = %(iterations)d iterations))
   clip       = clip_norm(1.0)
   stop       = %(iterations)d iterations
-  validate   = Train(200, 9) every 100 iterations with [accuracy(logits, label), loss]
+  validate   = Train(200, 5) every 100 iterations with [accuracy(logits, label), loss]
   checkpoint = "ckpt" every %(every)d iterations keep %(keep)d
   seed       = 11
 }
-""" % {"iterations": ITERATIONS, "every": CHECKPOINT_EVERY, "keep": KEEP}
+"""
+
+# --stages prefetch: the same job with a prefetch stage, whose background
+# thread has batches in flight when the checkpoint is written.
+# --stages augment: a compiled map, a random flip (the pipeline's own RNG)
+# and a filter (epochs of unknown length) before the shuffle.
+STAGES = {"plain": ("", ""), "prefetch": ("", "\n  |> prefetch(3)"),
+          "augment": ("\n  |> map(x => x * 1.5)\n  |> random_flip(\"x\")\n  |> filter(label => label < 3)", "")}
+
+
+def job_text(stages):
+    return JOB % {"iterations": ITERATIONS, "every": CHECKPOINT_EVERY, "keep": KEEP, "before": STAGES[stages][0],
+                 "stages": STAGES[stages][1]}
 
 
 class Failure(Exception):
@@ -300,10 +312,12 @@ def main():
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--tolerance", type=float, default=1e-6)
+    parser.add_argument("--stages", default="plain", choices=sorted(STAGES))
     args = parser.parse_args()
     args.bdlc = os.path.abspath(args.bdlc)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
-    print("kill_resume: engine %s, %d kills, seed %d (replay with --seed %d)" % (args.engine, args.kills, seed, seed))
+    print("kill_resume: engine %s, stages %s, %d kills, seed %d (replay with --seed %d)" % (
+        args.engine, args.stages, args.kills, seed, seed))
     sys.stdout.flush()
     rng = random.Random(seed)
 
@@ -313,7 +327,7 @@ def main():
     for d in (straight, killed):
         os.makedirs(d)
         with open(os.path.join(d, "job.bdl"), "w") as f:
-            f.write(JOB)
+            f.write(job_text(args.stages))
 
     try:
         total, first = run_straight(args, straight)
