@@ -1276,6 +1276,34 @@ train P {
     expect(int(m.group(2)) == 30, "the summary covers the run's 30 batches, not %s" % m.group(2), r)
 
 
+@case(known_failure="a shape error in a train job's model call ends with the note \"in 'Net', called here as ''\"")
+def train_job_shape_error(env):
+    """A model call in a job whose records do not fit the model: one located
+    error at the argument, no empty names in the notes, nothing trained."""
+    job = env.write("shape.bdl", """import std.nn
+
+model Net(x: f32[N, 4]) -> f32[N, 3] {
+  return nn.Dense(x, 3, act = identity)
+}
+
+pipeline P = synthetic(shape = [5], classes = 3, count = 30) |> batch(10)
+
+train T {
+  data      = P()
+  logits    = Net(x)
+  loss      = cross_entropy(logits, label)
+  optimizer = sgd(lr = 0.1)
+  stop      = 1 epochs
+}
+""")
+    r = env.run("--color=never", "train", job, "--metrics", "m.jsonl")
+    expect_exit(r, 1)
+    expect(errors(r) and errors(r)[0][1:3] == (12, 19) and "f32[N, 5]" in errors(r)[0][3],
+           "expected the error at the argument x, 12:19, naming f32[N, 5]", r)
+    expect(not os.path.exists(env.path("m.jsonl")), "nothing may be written", r)
+    expect("''" not in r.err, "a note names an empty call", r)
+
+
 # ----------------------------------------------------------------- driver
 
 def main():
