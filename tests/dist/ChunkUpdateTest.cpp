@@ -132,3 +132,39 @@ TEST(ChunkUpdate, EarlyWeightsWaitUntilTheWholeGradientIsReady) {
   EXPECT_EQ(finalWeights[0], std::vector<float>(P, 3.0f)); // 5 - (1 + 1)
   EXPECT_EQ(finalWeights[1], finalWeights[0]);
 }
+
+TEST(ChunkUpdate, EarlyWeightsWaitAlsoWithOneUpdatePerBlock) {
+  // W = 3: rank 1 gets its block's pieces from rank 0 (marked first) and
+  // rank 2 (no overlap), updates and sends while rank 0 is still "in
+  // backward" on the other blocks.
+  constexpr size_t P = 30'000;
+  Cluster cluster;
+  cluster.world = 3;
+  std::vector<float> seenDuringBackward;
+  std::vector<std::vector<float>> finalWeights(3);
+  auto results = cluster.run([&](int r, Communicator& comm) {
+    ParamSync sync(comm, P, {.chunkElements = 1000});
+    std::vector<float> g(P, 1.0f), w(P, 5.0f);
+    auto sgd = [](std::span<float> ws, std::span<const float> gs, size_t) {
+      for (size_t i = 0; i < ws.size(); ++i)
+        ws[i] -= gs[i];
+    };
+    if (r == 0) {
+      const BlockRange b1 = blockRange(P, 3, 1);
+      sync.begin(g, w);
+      sync.gradientReady(b1.offset, b1.end());
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      seenDuringBackward.assign(w.begin() + static_cast<ptrdiff_t>(b1.offset), w.begin() + static_cast<ptrdiff_t>(b1.end()));
+      sync.gradientReady(0, P);
+      sync.finish(sgd);
+    } else {
+      sync.step(g, w, sgd);
+    }
+    finalWeights[static_cast<size_t>(r)] = w;
+  });
+  for (auto& res : results)
+    ASSERT_FALSE(res.error) << res.error->what();
+  EXPECT_EQ(seenDuringBackward, std::vector<float>(P / 3, 5.0f));
+  EXPECT_EQ(finalWeights[0], std::vector<float>(P, 2.0f)); // 5 - (1 + 1 + 1)
+  EXPECT_EQ(finalWeights[2], finalWeights[0]);
+}
