@@ -15,7 +15,7 @@ namespace {
 
 constexpr int64_t kMaxRows = 4;
 
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+BDL_KERNEL_CLONES
 void gemvColumns(const float* __restrict x, const float* __restrict w, float* __restrict y, int64_t m, int64_t k,
                  int64_t n, int64_t c0, int64_t c1) {
   for (int64_t r = 0; r < m; ++r) {

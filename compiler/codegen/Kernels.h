@@ -10,6 +10,15 @@
 #include <omp.h>
 #include <optional>
 
+// The library is built for the baseline x86-64 ISA; hot loops get AVX-512
+// and AVX2 clones that the loader picks for the host CPU (GCC's
+// target_clones; other compilers build the baseline only).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define BDL_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define BDL_KERNEL_CLONES
+#endif
+
 namespace bdl::codegen {
 
 std::optional<StepFn> poolKernel(const ir::Graph& g, ir::ValueId out);   // PoolKernels.cpp

@@ -48,13 +48,9 @@ inline int64_t argmaxInside(const PoolGeom& p, const float* xs, int64_t oy, int6
   return arg;
 }
 
-// The kernels are built for the baseline x86-64 ISA; these clones let the
-// loader pick AVX-512 or AVX2 code for the hot 2x2 stride-2 planes.
-#define BDL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
 // 2x2 windows with stride 2, no padding (LeNet's pools): the first maximum
 // of each window, written with selects so the loop vectorises.
-BDL_CLONES void maxPool2x2Plane(const float* xs, float* ys, int64_t w, int64_t oh, int64_t ow) {
+BDL_KERNEL_CLONES void maxPool2x2Plane(const float* xs, float* ys, int64_t w, int64_t oh, int64_t ow) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     const float* r0 = xs + 2 * oy * w;
     const float* r1 = r0 + w;
@@ -71,7 +67,7 @@ BDL_CLONES void maxPool2x2Plane(const float* xs, float* ys, int64_t w, int64_t o
 
 // Its gradient: each window's four inputs get g at the first maximum and 0
 // elsewhere, so the windows write the plane without a scatter.
-BDL_CLONES void maxPool2x2GradPlane(const float* __restrict xs, const float* __restrict gs, float* __restrict dx,
+BDL_KERNEL_CLONES void maxPool2x2GradPlane(const float* __restrict xs, const float* __restrict gs, float* __restrict dx,
                                     int64_t w, int64_t oh, int64_t ow) {
   for (int64_t oy = 0; oy < oh; ++oy) {
     const float* __restrict r0 = xs + 2 * oy * w;

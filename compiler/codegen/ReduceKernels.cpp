@@ -117,7 +117,7 @@ Merged mergeDims(const Shape& s, const std::vector<int64_t>& axes) {
 
 // Sum of `n` contiguous floats in 16 independent lanes (vectorisable
 // without reassociating one accumulator), folded in double.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+BDL_KERNEL_CLONES
 double laneSum(const float* x, int64_t n) {
   float lanes[16] = {};
   int64_t i = 0;
