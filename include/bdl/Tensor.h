@@ -59,6 +59,9 @@ public:
 
   // Same storage, another shape with the same element count.
   Tensor reshaped(Shape shape) const;
+  // Same storage: `shape`'s elements starting at element `offset` of this
+  // tensor's (row-major) elements, which must hold them.
+  Tensor view(int64_t offset, Shape shape) const;
   Tensor clone() const;
 
 private:

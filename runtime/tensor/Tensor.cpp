@@ -54,6 +54,16 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::view(int64_t offset, Shape shape) const {
+  if (offset < 0 || offset + numElements(shape) > numel())
+    throw std::invalid_argument("a view of " + shapeToString(shape) + " at element " + std::to_string(offset) +
+                                " does not fit in " + shapeToString(shape_));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  t.offsetBytes_ += static_cast<size_t>(offset) * dtypeSize(dtype_);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(dtype_, shape_);
   if (bytes()) std::memcpy(t.rawData(), rawData(), bytes());

@@ -22,20 +22,16 @@ ParameterStore::ParameterStore(const ir::Graph& graph, uint64_t seed) {
     slots_.push_back({n.name, t.shape(), offset, static_cast<size_t>(t.numel())});
     offset += static_cast<size_t>(t.numel());
   }
-  flat_.resize(offset);
+  flat_ = Tensor(DType::F32, {static_cast<int64_t>(offset)});
   for (const ParameterSlot& s : slots_) {
     std::span<const float> v = initial.at(s.name).span<float>();
-    std::copy(v.begin(), v.end(), flat_.begin() + static_cast<std::ptrdiff_t>(s.offset));
+    std::copy(v.begin(), v.end(), flat().begin() + static_cast<std::ptrdiff_t>(s.offset));
   }
   for (ir::ValueId id : graph.leaves(ir::OpKind::State)) states_[graph.node(id).name] = initial.at(graph.node(id).name);
 }
 
 void ParameterStore::addFeeds(interp::Feeds& feeds) const {
-  for (const ParameterSlot& s : slots_) {
-    Tensor t(DType::F32, s.shape);
-    std::memcpy(t.data<float>(), flat_.data() + s.offset, s.count * sizeof(float));
-    feeds[s.name] = std::move(t);
-  }
+  for (const ParameterSlot& s : slots_) feeds[s.name] = flat_.view(static_cast<int64_t>(s.offset), s.shape);
   for (const auto& [name, value] : states_) feeds[name] = value;
 }
 
@@ -55,11 +51,7 @@ void ParameterStore::applyStateUpdates(const std::map<std::string, Tensor>& upda
 
 std::vector<std::pair<std::string, Tensor>> ParameterStore::named() const {
   std::vector<std::pair<std::string, Tensor>> out;
-  for (const ParameterSlot& s : slots_) {
-    Tensor t(DType::F32, s.shape);
-    std::memcpy(t.data<float>(), flat_.data() + s.offset, s.count * sizeof(float));
-    out.emplace_back(s.name, std::move(t));
-  }
+  for (const ParameterSlot& s : slots_) out.emplace_back(s.name, flat_.view(static_cast<int64_t>(s.offset), s.shape).clone());
   for (const auto& [name, value] : states_) out.emplace_back(name, value.clone());
   return out;
 }
@@ -79,10 +71,10 @@ void ParameterStore::restore(const std::vector<std::pair<std::string, Tensor>>& 
     byName.erase(it);
     return t;
   };
-  std::vector<float> flat(flat_.size());
+  Tensor flat = flat_.clone();
   for (const ParameterSlot& s : slots_) {
     std::span<const float> v = take(s.name, DType::F32, s.shape).span<float>();
-    std::copy(v.begin(), v.end(), flat.begin() + static_cast<std::ptrdiff_t>(s.offset));
+    std::copy(v.begin(), v.end(), flat.span<float>().begin() + static_cast<std::ptrdiff_t>(s.offset));
   }
   std::map<std::string, Tensor> states;
   for (const auto& [name, value] : states_) states[name] = take(name, value.dtype(), value.shape()).clone();

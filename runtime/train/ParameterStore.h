@@ -30,11 +30,11 @@ public:
   ParameterStore(const ir::Graph& graph, uint64_t seed);
 
   const std::vector<ParameterSlot>& slots() const { return slots_; }
-  std::span<float> flat() { return flat_; }
-  std::span<const float> flat() const { return flat_; }
+  std::span<float> flat() { return flat_.span<float>(); }
+  std::span<const float> flat() const { return flat_.span<float>(); }
   const std::map<std::string, Tensor>& states() const { return states_; }
 
-  // Parameters (as tensors copied from the flat vector) and states, by name.
+  // Parameters (views of the flat vector, no copy) and states, by name.
   void addFeeds(interp::Feeds& feeds) const;
   // Packs the graph outputs "grad:<name>" into `grads` (same layout as flat()).
   void gatherGradients(const std::map<std::string, Tensor>& outputs, std::span<float> grads) const;
@@ -48,7 +48,7 @@ public:
 
 private:
   std::vector<ParameterSlot> slots_;
-  std::vector<float> flat_;
+  Tensor flat_; // f32[total]: every parameter's elements, slot by slot
   std::map<std::string, Tensor> states_;
 };
 

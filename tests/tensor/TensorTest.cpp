@@ -34,3 +34,18 @@ TEST(Tensor, EmptyAndScalarShapes) {
   EXPECT_EQ(dtypeFromName("i32"), DType::I32);
   EXPECT_FALSE(dtypeFromName("f16").has_value());
 }
+
+TEST(Tensor, ViewSharesStorageAtAnOffset) {
+  Tensor flat(DType::F32, {10});
+  for (int i = 0; i < 10; ++i) flat.data<float>()[i] = static_cast<float>(i);
+  Tensor v = flat.view(4, {2, 3});
+  EXPECT_EQ(v.shape(), (Shape{2, 3}));
+  EXPECT_EQ(v.data<float>()[0], 4.0f);
+  EXPECT_EQ(v.data<float>()[5], 9.0f);
+  v.data<float>()[1] = -1.0f;
+  EXPECT_EQ(flat.data<float>()[5], -1.0f);
+  Tensor inner = v.view(3, {3});
+  EXPECT_EQ(inner.data<float>()[0], 7.0f);
+  EXPECT_THROW(flat.view(8, {3}), std::invalid_argument);
+  EXPECT_THROW(flat.view(-1, {1}), std::invalid_argument);
+}
