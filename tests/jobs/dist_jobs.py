@@ -113,6 +113,50 @@ def case_mpirun(a):
     for x, y in zip(losses(m1), losses(m2)):
         expect(abs(x - y) <= 1e-4 * abs(x), f"mpirun loss {y} differs from one process's {x}")
 
+def wait_for_checkpoint(work, seconds=60):
+    ckdir = os.path.join(work, "ckpt")
+    deadline = time.time() + seconds
+    while time.time() < deadline and not (os.path.isdir(ckdir) and
+                                          any(d.startswith("step-") for d in os.listdir(ckdir))):
+        time.sleep(0.05)
+
+def rank_pid(job, rank):
+    """The pid of the `bdlc worker` process of `job` with RANK=rank."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if f"RANK={rank}".encode() in env and b"worker" in cmd and job.encode() in cmd:
+            return int(pid)
+    return None
+
+def case_stalled_worker(a):
+    """A worker stopped with SIGSTOP: every rank ends within the timeout, the
+    message names the silent rank, and no process is left behind."""
+    job = write_job(a.work, "job.bdl", stop="100000 iterations", every=20)
+    p = subprocess.Popen([a.bdlc, "train", job, "--workers", "2", "--engine", a.engine, "--timeout", "5"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_checkpoint(a.work)
+    victim = rank_pid(job, 1)
+    expect(victim is not None, "could not find rank 1's process")
+    os.kill(victim, signal.SIGSTOP)
+    start = time.time()
+    out, err = p.communicate(timeout=90)
+    took = time.time() - start
+    expect(p.returncode != 0, "the job succeeded with a stalled worker")
+    expect("rank 1" in err, "no message names rank 1:\n" + err)
+    expect(took < 5 + 20, f"the job took {took:.1f} s to end after the stall (timeout 5 s)")
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", job], capture_output=True, text=True).stdout.strip()
+    expect(left == "", "processes left running: " + left)
+    print(f"ended {took:.1f} s after the stall")
+
 def case_kill_restart(a):
     """SIGKILL a worker mid-run: with --max-restarts the job completes from its
     last checkpoint and ends where an unfaulted run ends; without, every rank
@@ -127,24 +171,8 @@ def case_kill_restart(a):
                               str(restarts), "--timeout", "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         # Wait for a checkpoint, then kill rank 1 (the worker whose RANK is 1).
-        deadline = time.time() + 60
-        ckdir = os.path.join(a.work, "ckpt")
-        while time.time() < deadline and not (os.path.isdir(ckdir) and
-                                              any(d.startswith("step-") for d in os.listdir(ckdir))):
-            time.sleep(0.05)
-        victim = None
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    env = f.read().split(b"\0")
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmd = f.read()
-            except OSError:
-                continue
-            if b"RANK=1" in env and b"worker" in cmd and job.encode() in cmd:
-                victim = int(pid)
+        wait_for_checkpoint(a.work)
+        victim = rank_pid(job, 1)
         expect(victim is not None, "could not find rank 1's process")
         os.kill(victim, signal.SIGKILL)
         out, err = p.communicate(timeout=90)

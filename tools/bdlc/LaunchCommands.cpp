@@ -80,8 +80,10 @@ int runLocalJob(const TrainOptions& opts, const CommonOptions& options, const ch
     std::fprintf(stderr, "bdlc: %s; restart %d of %d%s\n", failure.describe().c_str(), restart, opts.maxRestarts,
                  from.empty() ? " from the beginning" : (" from " + from).c_str());
   };
-  // Time for the workers to finish an iteration and write a checkpoint.
-  launch.killGrace = std::chrono::seconds(60);
+  // SIGTERM to SIGKILL: time for the workers to finish an iteration and
+  // write a checkpoint after Ctrl-C, short enough that a stalled worker
+  // (SIGSTOP) does not hold the job long after the others have failed.
+  launch.killGrace = std::chrono::seconds(10);
   dist::LocalLauncher launcher(launch);
   gLauncher = &launcher;
   struct sigaction sa {}, oldInt {}, oldTerm {};
