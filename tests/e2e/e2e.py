@@ -1037,7 +1037,7 @@ def eval_matches_last_validation(env):
                    "eval %s %.4f, last validation %.6f" % (name, got[name], last[name]), e)
     # An older checkpoint gives that iteration's validation.
     older = [x for x in metrics_records(env.path("metrics.jsonl")) if x["kind"] == "validation"][-2]
-    e = env.run("eval", job, "--checkpoint", "ckpt/step-00000150", "--engine", "reference")
+    e = env.run("eval", job, "--checkpoint", "ckpt/step-00000150")
     expect_exit(e, 0)
     expect(abs(eval_metrics(e)["accuracy"] - older["accuracy"]) < 6e-5, "eval of step 150 differs", e)
 
