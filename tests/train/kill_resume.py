@@ -3,6 +3,7 @@
 
     kill_resume.py --bdlc BDLC --work-dir DIR [--engine jit|reference]
                    [--stages plain|prefetch|augment] [--kills 20] [--seed S]
+                   [--job FILE --iterations N --every M --keep K]
 
 1. Writes a small job (synthetic source, shuffle, an MLP with dropout, adam
    with warmup + cosine, clip_norm, validation, `checkpoint = "ckpt" every
@@ -304,6 +305,7 @@ def self_check(straight):
 
 
 def main():
+    global ITERATIONS, CHECKPOINT_EVERY, KEEP
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bdlc", required=True)
     parser.add_argument("--work-dir", required=True)
@@ -313,7 +315,13 @@ def main():
     parser.add_argument("--seed", type=int)
     parser.add_argument("--tolerance", type=float, default=1e-6)
     parser.add_argument("--stages", default="plain", choices=sorted(STAGES))
+    parser.add_argument("--job", help="another job: it must stop after --iterations iterations and write "
+                        "checkpoint = \"ckpt\" every --every iterations keep --keep")
+    parser.add_argument("--iterations", type=int, default=ITERATIONS)
+    parser.add_argument("--every", type=int, default=CHECKPOINT_EVERY)
+    parser.add_argument("--keep", type=int, default=KEEP)
     args = parser.parse_args()
+    ITERATIONS, CHECKPOINT_EVERY, KEEP = args.iterations, args.every, args.keep
     args.bdlc = os.path.abspath(args.bdlc)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     print("kill_resume: engine %s, stages %s, %d kills, seed %d (replay with --seed %d)" % (
@@ -327,7 +335,7 @@ def main():
     for d in (straight, killed):
         os.makedirs(d)
         with open(os.path.join(d, "job.bdl"), "w") as f:
-            f.write(job_text(args.stages))
+            f.write(open(args.job).read() if args.job else job_text(args.stages))
 
     try:
         total, first = run_straight(args, straight)
