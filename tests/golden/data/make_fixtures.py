@@ -137,7 +137,7 @@ def fixtures():
     files["bad_member.npz"] = npz([("x", files["bad_magic.npy"]), ("label", files["y.npy"])])
     good_npz = files["data.npz"]
     files["truncated.npz"] = good_npz[:len(good_npz) // 2]
-    files["not_a_zip.npz"] = b"PK\x03\x04 this is not really a zip archive\n"
+    files["not_a_zip.npz"] = files["x.npy"]  # np.save output under an .npz name
     files["label_out_of_range.npz"] = npz([("x", files["x.npy"]), ("label", npy("<i8", (6,), i64([0, 1, 2, 7, 1, 2])))])
     return files
 
