@@ -5,6 +5,8 @@
 #include "compiler/codegen/Kernels.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
 namespace bdl::codegen {
@@ -65,7 +67,7 @@ BDL_KERNEL_CLONES void maxPool2x2Plane(const float* xs, float* ys, int64_t w, in
   }
 }
 
-// Its gradient: each window's four inputs get g at the first maximum and 0
+// Its gradient: each window's four inputs get g at the first maximum and +0
 // elsewhere, so the windows write the plane without a scatter.
 BDL_KERNEL_CLONES void maxPool2x2GradPlane(const float* __restrict xs, const float* __restrict gs, float* __restrict dx,
                                     int64_t w, int64_t oh, int64_t ow) {
@@ -80,18 +82,18 @@ BDL_KERNEL_CLONES void maxPool2x2GradPlane(const float* __restrict xs, const flo
       // Masks of "this tap is the first maximum", branch-free.
       float m = b > a ? b : a;
       float mm = c > m ? c : m;
-      float gv = g[ox];
-      // d wins if above the max of a, b, c; c if above max(a, b) and not
-      // beaten by d; b if above a and beaten by neither; else a.
-      float gd = d > mm ? gv : 0.0f;
-      float rest = gv - gd;
-      float gc = c > m ? rest : 0.0f;
-      rest -= gc;
-      float gb = b > a ? rest : 0.0f;
-      d0[2 * ox] = rest - gb;
-      d0[2 * ox + 1] = gb;
-      d1[2 * ox] = gc;
-      d1[2 * ox + 1] = gd;
+      // Masks of "this tap is the first maximum" as bits, so that neither
+      // the vector loop nor its scalar tail (rows shorter than a vector)
+      // branches on data: relu zeros make those branches unpredictable.
+      uint32_t mD = 0u - static_cast<uint32_t>(d > mm);
+      uint32_t mC = (0u - static_cast<uint32_t>(c > m)) & ~mD;
+      uint32_t mB = (0u - static_cast<uint32_t>(b > a)) & ~mD & ~mC;
+      uint32_t mA = ~(mB | mC | mD);
+      uint32_t gv = std::bit_cast<uint32_t>(g[ox]);
+      d0[2 * ox] = std::bit_cast<float>(gv & mA);
+      d0[2 * ox + 1] = std::bit_cast<float>(gv & mB);
+      d1[2 * ox] = std::bit_cast<float>(gv & mC);
+      d1[2 * ox + 1] = std::bit_cast<float>(gv & mD);
     }
   }
 }
