@@ -95,7 +95,9 @@ void Elaborator::fail(SourceRange range, std::string message, std::string hint, 
     if (calls > 2 * kShown && k >= kShown && k < calls - kShown) continue;
     const Frame& f = frames_[i];
     if (!f.def) continue; // a pipeline's scope, not a call
-    d.notes.push_back({f.callSite, fmt::format("in '{}', called here as '{}'", f.def->name.name, f.prefix)});
+    // A model called from a job has no instance name of its own.
+    d.notes.push_back({f.callSite, f.prefix.empty() ? fmt::format("in '{}', called here", f.def->name.name)
+                                                    : fmt::format("in '{}', called here as '{}'", f.def->name.name, f.prefix)});
   }
   d.hint = std::move(hint);
   throw ElaborationStopped{};

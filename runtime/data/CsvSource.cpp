@@ -85,14 +85,21 @@ bool looksLikeSklearn(const std::vector<Line>& lines) {
   auto first = splitCells(lines[0].text);
   if (first.size() < 2) return false;
   auto n = parseInt(first[0]), k = parseInt(first[1]);
-  if (!n || !k || *n != static_cast<int64_t>(lines.size()) - 1) return false;
-  return lines.size() == 1 || static_cast<int64_t>(splitCells(lines[1].text).size()) == *k + 1;
+  if (!n || !k || *n < 0 || *k < 1) return false;
+  // Rows of k features and a label, and class names after the two counts:
+  // the count of rows is then checked, so a truncated file is reported as
+  // such rather than read as a plain CSV with odd column names.
+  if (lines.size() > 1 && static_cast<int64_t>(splitCells(lines[1].text).size()) != *k + 1) return false;
+  for (size_t i = 2; i < first.size(); ++i)
+    if (parseInt(first[i])) return false;
+  return true;
 }
 
 CsvTable parseCsv(const CsvOptions& o) {
   std::vector<uint8_t> bytes = readWholeFile(o.path);
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) bytes = gunzip(bytes, o.path);
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3); // a UTF-8 byte order mark (Excel writes one)
   std::vector<Line> lines = splitLines(text);
 
   const bool sklearn = o.format == CsvOptions::Format::Sklearn ||

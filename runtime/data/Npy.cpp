@@ -72,7 +72,10 @@ public:
 
 private:
   [[noreturn]] void fail(const std::string& what) {
-    throw DataError(name_, "npy header", what + " (header: " + std::string(s_) + ")");
+    // The header is padded with spaces and ends in a newline: quote it trimmed, on one line.
+    std::string_view h = s_;
+    while (!h.empty() && (h.back() == ' ' || h.back() == '\n' || h.back() == '\r' || h.back() == '\0')) h.remove_suffix(1);
+    throw DataError(name_, "npy header", what + " (header: " + std::string(h) + ")");
   }
   void skipSpace() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <cstdio>
 #include <sys/stat.h>
 
 namespace bdl {
@@ -36,7 +37,16 @@ NamedTensors readNpz(const std::string& path) {
   int code = 0;
   std::unique_ptr<zip_t, ZipCloser> archive(zip_open(path.c_str(), ZIP_RDONLY, &code));
   if (!archive) {
-    std::string hint = code == ZIP_ER_NOZIP ? " (an .npz file is a zip archive; is this a .npy?)" : "";
+    // A zip archive ends with its directory: one cut short has lost it.
+    std::string hint;
+    if (code == ZIP_ER_NOZIP) {
+      char magic[4] = {};
+      FILE* f = std::fopen(path.c_str(), "rb");
+      bool zipStart = f && std::fread(magic, 1, 4, f) == 4 && magic[0] == 'P' && magic[1] == 'K';
+      if (f) std::fclose(f);
+      hint = zipStart ? " (it starts like a zip archive but its end is missing: the file is truncated)"
+                      : " (an .npz file is a zip archive; is this a .npy?)";
+    }
     throw DataError(path, "", "cannot read as .npz: " + zipErrorText(code) + hint);
   }
   NamedTensors out;

@@ -210,6 +210,7 @@ void Trainer::resumeFrom(const std::string& dir) {
     s.epochOpen = j.at("epoch_open").get<bool>();
     s.recentLosses.clear();
     for (double l : j.at("recent_losses")) s.recentLosses.push_back(l);
+    if (!s.recentLosses.empty()) s.lastLoss = s.recentLosses.back();
     if (s.epochOpen) s.in.trainData->restore(j.at("pipeline"));
   } catch (const nlohmann::json::exception& e) {
     throw TrainError(fmt::format("checkpoint {}: state.json: {}", dir, e.what()));
@@ -277,8 +278,20 @@ TrainSummary Trainer::run() {
     return true;
   };
   bool stop = finished();
+  int64_t firstIteration = s.iteration;
+  std::optional<data::PrefetchStats> waits;
   while (!stop) {
     if (!s.epochOpen) {
+      // Prefetch statistics restart with each epoch: keep the earlier ones
+      // of this run (not the batch read ahead of it to learn the types).
+      std::optional<data::PrefetchStats> w;
+      if (s.iteration > firstIteration) w = s.in.trainData->prefetchStats();
+      if (w) {
+        data::PrefetchStats& past = waits.emplace(waits.value_or(data::PrefetchStats{}));
+        past.delivered += w->delivered;
+        past.waited += w->waited;
+        past.waitSeconds += w->waitSeconds;
+      }
       s.in.trainData->startEpoch(s.epoch);
       s.epochOpen = true;
       s.epochIteration = 0;
@@ -326,7 +339,13 @@ TrainSummary Trainer::run() {
   sum.samplesPerSecond = sum.seconds > 0 ? static_cast<double>(samplesSeen) / sum.seconds : 0;
   sum.lastValidation = s.lastValidation;
   sum.lastCheckpoint = s.lastCheckpoint;
+  sum.iterationsThisRun = s.iteration - firstIteration;
   sum.dataWaits = s.in.trainData->prefetchStats();
+  if (sum.dataWaits && waits) {
+    sum.dataWaits->delivered += waits->delivered;
+    sum.dataWaits->waited += waits->waited;
+    sum.dataWaits->waitSeconds += waits->waitSeconds;
+  }
   return sum;
 }
 

@@ -70,6 +70,7 @@ struct ValidationReport {
 
 struct TrainSummary {
   int64_t epochs = 0, iterations = 0;      // epochs: completed ones
+  int64_t iterationsThisRun = 0;           // 0: the job had already finished (resumed at its end)
   std::optional<double> epochFraction;     // epochs including a partial last one, when known
   double lastLoss = 0, seconds = 0, samplesPerSecond = 0;
   std::optional<ValidationReport> lastValidation;

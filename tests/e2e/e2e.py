@@ -1098,7 +1098,7 @@ def resume_finished_job(env):
     expect(not re.search(r"^epoch .* iteration", r2.out, re.M), "a finished job must not train", r2)
 
 
-@case(known_failure="the summary of a resumed finished job says 'final loss 0.0000' and '0 samples/s'")
+@case()
 def resume_finished_job_summary(env):
     job, r = train_iris(env)
     final = re.search(r"final loss ([\d.]+)", r.out).group(1)
@@ -1169,7 +1169,7 @@ def corrupt_checkpoint(env):
     expect_exit(r, 0)
 
 
-@case(known_failure="eval and predict given a checkpoint root skip a corrupt newest checkpoint silently (no warning)")
+@case()
 def corrupt_checkpoint_root_eval_warns(env):
     job, r = train_iris(env)
     params = env.path("ckpt", "step-00000200", "params.npz")
@@ -1249,8 +1249,7 @@ train Long {
     expect(re.search(r"^done: %d iterations" % (epochs * 100), r.out, re.M), "must finish epoch %d" % epochs, r)
 
 
-@case(known_failure="the summary's 'waited for data on X of Y batches' counts only the last epoch "
-                    "(the prefetch stage's statistics restart every epoch)")
+@case()
 def prefetch_waits_cover_the_run(env):
     job = env.write("prefetch.bdl", """import std.nn
 
@@ -1276,7 +1275,7 @@ train P {
     expect(int(m.group(2)) == 30, "the summary covers the run's 30 batches, not %s" % m.group(2), r)
 
 
-@case(known_failure="a shape error in a train job's model call ends with the note \"in 'Net', called here as ''\"")
+@case()
 def train_job_shape_error(env):
     """A model call in a job whose records do not fit the model: one located
     error at the argument, no empty names in the notes, nothing trained."""
@@ -1298,14 +1297,13 @@ train T {
 """)
     r = env.run("--color=never", "train", job, "--metrics", "m.jsonl")
     expect_exit(r, 1)
-    expect(errors(r) and errors(r)[0][1:3] == (12, 19) and "f32[N, 5]" in errors(r)[0][3],
-           "expected the error at the argument x, 12:19, naming f32[N, 5]", r)
+    expect(errors(r) and errors(r)[0][1:3] == (11, 19) and "f32[N, 5]" in errors(r)[0][3],
+           "expected the error at the argument x, 11:19, naming f32[N, 5]", r)
     expect(not os.path.exists(env.path("m.jsonl")), "nothing may be written", r)
     expect("''" not in r.err, "a note names an empty call", r)
 
 
-@case(known_failure="a CSV that starts with a UTF-8 byte order mark (as Excel saves it) is not read as "
-                    "sklearn's layout: the first line becomes column names and the job fails with a shape error")
+@case()
 def csv_with_byte_order_mark(env):
     features, labels = iris_rows()
     rows = "".join("%s,%d\n" % (",".join(repr(v) for v in f), l) for f, l in zip(features, labels))

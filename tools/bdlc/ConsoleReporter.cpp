@@ -131,6 +131,13 @@ void ConsoleReporter::warning(const std::string& message) {
 
 void ConsoleReporter::summary(const train::TrainSummary& s) {
   clearLine();
+  if (s.iterationsThisRun == 0 && s.iterations > 0) {
+    std::printf("done: the job had already finished at iteration %lld; final loss %.4f\n",
+                static_cast<long long>(s.iterations), s.lastLoss);
+    if (!s.lastCheckpoint.empty()) std::printf("  checkpoint %s\n", s.lastCheckpoint.c_str());
+    std::fflush(stdout);
+    return;
+  }
   std::printf("done: %lld iterations (%s) in %s (%s samples/s), final loss %.4f\n",
               static_cast<long long>(s.iterations),
               s.epochFraction ? fmt::format("{:.2f} epochs", *s.epochFraction).c_str()

@@ -109,6 +109,14 @@ template <typename F> int withLoadedProgram(const std::string& file, const Commo
   });
 }
 
+// The checkpoint `path` names, warning about unsound ones passed over.
+std::string resolveCheckpointWarning(const std::string& path) {
+  std::vector<std::string> skipped;
+  std::string dir = train::resolveCheckpoint(path, &skipped);
+  for (const std::string& s : skipped) std::fprintf(stderr, "bdlc: warning: skipping unsound checkpoint %s\n", s.c_str());
+  return dir;
+}
+
 driver::JobOptions jobOptionsOf(const std::string& job, const RunOptions& run) {
   driver::JobOptions o;
   o.job = job;
@@ -157,11 +165,7 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
       };
     }
     std::string resumeFrom;
-    if (!opts.resume.empty()) {
-      std::vector<std::string> skipped;
-      resumeFrom = train::resolveCheckpoint(opts.resume, &skipped);
-      for (const std::string& s : skipped) std::fprintf(stderr, "bdlc: warning: skipping unsound checkpoint %s\n", s.c_str());
-    }
+    if (!opts.resume.empty()) resumeFrom = resolveCheckpointWarning(opts.resume);
     // Rank 0 speaks for the job; the others only warn.
     bool speaks = jobOptions.shard.rank == 0;
     ConsoleReporter console(job->settings.jobName, speaks ? opts.metrics : std::string(), isatty(fileno(stdout)) != 0);
@@ -199,7 +203,7 @@ int runEval(const EvalOptions& opts, const CommonOptions& options) {
                  "add: validate = Test() every 1 epoch with [accuracy(logits, label), loss]");
       return kUserError;
     }
-    std::string dir = train::resolveCheckpoint(opts.checkpoint);
+    std::string dir = resolveCheckpointWarning(opts.checkpoint);
     train::Reporter quiet;
     train::Trainer trainer(std::move(job->inputs), job->settings, quiet);
     trainer.resumeFrom(dir);
@@ -251,7 +255,7 @@ int runPredict(const PredictOptions& opts, const CommonOptions& options) {
       printError(fmt::format("{} has no rows to predict", opts.input));
       return kUserError;
     }
-    std::string dir = train::resolveCheckpoint(opts.checkpoint);
+    std::string dir = resolveCheckpointWarning(opts.checkpoint);
     interp::Feeds feeds;
     for (auto& [name, value] : train::checkpointParameters(dir)) feeds[name] = std::move(value);
     for (ir::OpKind kind : {ir::OpKind::Parameter, ir::OpKind::State})
