@@ -204,8 +204,9 @@ std::optional<StepFn> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const Gra
   ty.plain = dnnl::memory::desc(yd, dt::f32, tag::nchw);
   tw.plain = dnnl::memory::desc(wd, dt::f32, groups == 1 ? tag::oihw : tag::goihw);
   // Measured on LeNet-5 (1 thread): the blocked AVX-512 kernels take
-  // 0.1 / 0.4 / 0.25 ms for forward / data / weights where plain NCHW runs
-  // the im2col GEMM path at 0.2 / 0.8 / 1.1 ms, reorders included.
+  // 0.1 / 0.4 / 0.23-0.43 ms for forward / data / weights where plain NCHW
+  // runs the im2col GEMM path at 0.2 / 0.8 / 1.1 ms; the reorders this
+  // needs cost ~0.8 ms per training step, less than they save.
   dnnl::memory::desc xa(xd, dt::f32, tag::any), ya(yd, dt::f32, tag::any), wa(wd, dt::f32, tag::any);
   double flops = 2.0 * static_cast<double>(numElements(ys)) * static_cast<double>(ws[1] * ws[2] * ws[3]);
   try {
