@@ -45,7 +45,7 @@ void checkModel(const std::string& file, const std::string& model, int64_t batch
   expectSameAsReference(*eval, randomFeeds(*eval, 7, 10), 2e-4, {true, 2, false}); // products split by columns
 }
 
-TEST(JitModels, FashionMlpTrainingAndEval) { checkModel("examples/fashion_mlp.bdl", "MLP", 32); }
+TEST(JitModels, FashionMlpTrainingAndEval) { checkModel("examples/fashion_mlp.bdl", "MLP", 128); } // the benchmark's batch
 TEST(JitModels, FashionLeNetTrainingAndEval) { checkModel("examples/fashion_lenet.bdl", "LeNet5", 8); }
 
 // Every layer of std.nn (conv, batch norm with its running statistics,
