@@ -1,7 +1,8 @@
 // Checkpoints: a directory other tools can read.
 //
 //   <root>/step-00000469/params.npz     parameters and state by full name
-//                        optimizer.npz  optimizer state: "<param>/<buffer>", and "step"
+//                        optimizer.npz  optimizer state: each buffer ("momentum_buffer",
+//                                       "exp_avg", ...) over the flat parameter vector, and "step"
 //                        state.json     where training is (epoch, iteration, pipeline
 //                                       position, learning rate, program hash, ...)
 //                        manifest.json  the SHA-256 and size of each file above

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <numeric>
 
 namespace bdl::train {
@@ -86,6 +87,13 @@ struct Trainer::State {
     sync = in.makeSync ? in.makeSync(cfg.optimizer, clip, store.flat().size())
                        : makeLocalSync(cfg.optimizer, clip, store.flat().size());
     grads.resize(store.flat().size());
+    // A checkpoint directory that cannot be made fails now, not after an epoch.
+    if (!cfg.checkpointDir.empty() && sync->rank() == 0) {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.checkpointDir, ec);
+      if (ec)
+        throw TrainError(fmt::format("{}: cannot create the checkpoint directory: {}", cfg.checkpointDir, ec.message()));
+    }
     iterationsPerEpoch = in.trainData->epochLength();
   }
 
@@ -215,6 +223,7 @@ void Trainer::resumeFrom(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw TrainError(fmt::format("checkpoint {}: state.json: {}", dir, e.what()));
   }
+  s.lastCheckpoint = dir;
   s.reporter.resumed(dir, s.iteration);
 }
 
@@ -326,8 +335,9 @@ TrainSummary Trainer::run() {
     stop = finished() || stopped_;
     if (checkpointDue && !stop) s.checkpoint();
   }
-  // The end state is always kept when the job checkpoints at all.
-  s.checkpoint();
+  // The end state is always kept when the job checkpoints at all (a job
+  // resumed at its end has it already).
+  if (s.iteration > firstIteration || s.lastCheckpoint.empty()) s.checkpoint();
   TrainSummary sum;
   sum.epochs = s.epoch;
   if (s.epochOpen && s.iterationsPerEpoch && *s.iterationsPerEpoch > 0)

@@ -183,7 +183,7 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
                    summary.lastCheckpoint.empty()
                        ? ""
                        : fmt::format("; continue with --resume {}", job->settings.checkpointDir).c_str());
-      return kInterrupted;
+      return gSignal ? 128 + gSignal : kInterrupted;
     }
     return kSuccess;
   });
