@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <omp.h>
 
 namespace bdl::codegen {
@@ -77,11 +79,57 @@ static Tensor copyOut(const TensorType& type, const void* p) {
   return t;
 }
 
-std::optional<Error> JitExecutable::check(RunContext& ctx, size_t step, std::vector<Tensor>& reference) {
+std::optional<Error> JitExecutable::referenceOf(const RunContext& ctx, size_t step, const std::vector<Tensor>& written,
+                                               std::map<ValueId, Tensor>& out) const {
+  // Each step is checked on the values the jit holds when it starts, not on
+  // a reference chain of its own: f32 rounding differs by design (oneDNN's
+  // blocking, FMA), and where a value sits within rounding of a kink (relu's
+  // 0, a max) the two chains can take different branches, which later steps
+  // (a product with large activations) amplify past any tolerance.
+  // What a value read here must still hold is known exactly (bit for bit):
+  // what its step wrote (and the check passed), or the feed as bound; a
+  // change in between is a write into memory the value owns.
+  const Step& st = program_.steps[step];
+  std::optional<Error> clobbered;
+  std::map<ValueId, Tensor> local;
+  std::function<const Tensor&(ValueId)> valueOf = [&](ValueId v) -> const Tensor& {
+    auto it = local.find(v);
+    if (it != local.end()) return it->second;
+    Tensor t;
+    if (ctx.ptr[v]) {
+      t = copyOut(graph_.type(v), ctx.ptr[v]);
+      ValueId root = v;
+      while (program_.homes[root].kind == Home::Alias) root = program_.homes[root].aliasOf;
+      const Tensor& w = written[root];
+      if (!clobbered && w.defined() && t.bytes() == w.bytes() && std::memcmp(t.rawData(), w.rawData(), t.bytes()) != 0)
+        clobbered = makeError("jit: value " + printNode(graph_, root) +
+                              " changed between the step that wrote it and step " + std::to_string(step) + " (" +
+                              st.label + ") that reads it: a write into its memory (memory plan, or another thread)");
+    } else {
+      // Not materialised outside this step: a transpose folded into a product.
+      const Node& n = graph_.node(v);
+      std::vector<Tensor> in;
+      for (ValueId o : n.operands) in.push_back(valueOf(o));
+      t = evaluateOp(n, in);
+    }
+    return local.emplace(v, std::move(t)).first->second;
+  };
+  for (ValueId v : st.nodes) {
+    const Node& n = graph_.node(v);
+    std::vector<Tensor> in;
+    for (ValueId o : n.operands) in.push_back(valueOf(o));
+    Tensor r = evaluateOp(n, in);
+    local[v] = r; // later members of a group read it
+    out.emplace(v, std::move(r));
+  }
+  return clobbered;
+}
+
+std::optional<Error> JitExecutable::check(RunContext& ctx, size_t step, const std::map<ValueId, Tensor>& reference) {
   const Step& st = program_.steps[step];
   for (ValueId v : st.outputs) {
     std::vector<double> got = ops::toDoubles(copyOut(graph_.type(v), ctx.ptr[v]));
-    std::vector<double> want = ops::toDoubles(reference[v]);
+    std::vector<double> want = ops::toDoubles(reference.at(v));
     double scale = 1;
     for (double w : want) scale = std::max(scale, std::fabs(w));
     for (size_t i = 0; i < got.size(); ++i) {
@@ -100,23 +148,19 @@ Expected<interp::RunResult> JitExecutable::run(const interp::Feeds& feeds) {
   RunContext ctx;
   if (auto e = bind(feeds, ctx)) return *e;
   omp_set_num_threads(ctx.threads); // oneDNN's OpenMP regions use this
-  std::vector<Tensor> reference;
+  // Check mode: every value as written by its step (or bound), by value id.
+  std::vector<Tensor> written;
+  if (options_.checkAgainstReference) {
+    written.resize(graph_.size());
+    for (ValueId v = 0; v < graph_.size(); ++v)
+      if (program_.homes[v].kind == Home::Feed) written[v] = copyOut(graph_.type(v), ctx.ptr[v]);
+  }
   try {
-    if (options_.checkAgainstReference) {
-      // The oracle on the same feeds, every value kept.
-      reference.resize(graph_.size());
-      for (ValueId v = 0; v < graph_.size(); ++v) {
-        const Node& n = graph_.node(v);
-        if (isLeaf(n.op) && n.op != OpKind::Constant) {
-          reference[v] = feeds.at(n.name);
-          continue;
-        }
-        std::vector<Tensor> in;
-        for (ValueId o : n.operands) in.push_back(reference[o]);
-        reference[v] = evaluateOp(n, in);
-      }
-    }
     for (size_t s = 0; s < program_.steps.size(); ++s) {
+      // The reference kernels on this step's inputs, before the step runs.
+      std::map<ValueId, Tensor> reference;
+      if (options_.checkAgainstReference)
+        if (auto e = referenceOf(ctx, s, written, reference)) return *e;
       if (!profile_.empty()) {
         auto t0 = std::chrono::steady_clock::now();
         program_.steps[s].run(ctx);
@@ -124,8 +168,10 @@ Expected<interp::RunResult> JitExecutable::run(const interp::Feeds& feeds) {
       } else {
         program_.steps[s].run(ctx);
       }
-      if (options_.checkAgainstReference)
+      if (options_.checkAgainstReference) {
         if (auto e = check(ctx, s, reference)) return *e;
+        for (ValueId v : program_.steps[s].outputs) written[v] = copyOut(graph_.type(v), ctx.ptr[v]);
+      }
     }
   } catch (const DataError& e) {
     return makeError(e.what());

@@ -6,6 +6,8 @@
 #include "compiler/codegen/Jit.h"
 #include "compiler/codegen/Program.h"
 
+#include <map>
+
 namespace bdl::codegen {
 
 class JitExecutable final : public exec::Executable {
@@ -23,8 +25,13 @@ public:
 private:
   std::optional<ir::Error> bind(const interp::Feeds& feeds, RunContext& ctx);
   // checkAgainstReference: every step's outputs against the reference
-  // kernels run on the same inputs; names the first step that differs.
-  std::optional<ir::Error> check(RunContext& ctx, size_t step, std::vector<Tensor>& reference);
+  // kernels run on the same inputs (the values the jit holds when the step
+  // starts: referenceOf, called before it runs, which also fails if one of
+  // them is no longer what its step wrote, `written`); names the first step
+  // that differs.
+  std::optional<ir::Error> referenceOf(const RunContext& ctx, size_t step, const std::vector<Tensor>& written,
+                                       std::map<ir::ValueId, Tensor>& out) const;
+  std::optional<ir::Error> check(RunContext& ctx, size_t step, const std::map<ir::ValueId, Tensor>& reference);
 
   ir::Graph graph_;
   Program program_;
