@@ -54,18 +54,10 @@ std::optional<Error> JitExecutable::bind(const interp::Feeds& feeds, RunContext&
     case Home::Constant: ctx.ptr[v] = const_cast<void*>(h.constant.rawData()); break;
     case Home::Alias: ctx.ptr[v] = ctx.ptr[h.aliasOf]; break;
     case Home::Feed: {
-      auto it = feeds.find(n.name);
-      if (it == feeds.end())
-        return makeError("no value fed for " + std::string(opName(n.op)) + " '" + n.name + "' (" +
-                         n.type.toString() + ")");
-      const Tensor& t = it->second;
-      if (!t.defined() || t.dtype() != n.type.dtype || dimsOf(t.shape()) != n.type.dims)
-        return makeError("the value fed for '" + n.name + "' is " +
-                         (t.defined() ? std::string(dtypeName(t.dtype())) + shapeToString(t.shape())
-                                      : std::string("undefined")) +
-                         " but the graph expects " + n.type.toString());
+      Tensor t;
+      if (std::optional<Error> bad = interp::checkFeed(n, feeds, t)) return *bad;
       // Steps never write a feed: reading the caller's bytes in place is safe.
-      ctx.ptr[v] = const_cast<void*>(t.rawData());
+      ctx.ptr[v] = const_cast<void*>(feeds.at(n.name).rawData());
       break;
     }
     }

@@ -8,7 +8,7 @@ namespace bdl::interp {
 
 using namespace bdl::ir;
 
-static std::optional<Error> checkFeed(const Node& n, const Feeds& feeds, Tensor& out) {
+std::optional<Error> checkFeed(const Node& n, const Feeds& feeds, Tensor& out) {
   auto it = feeds.find(n.name);
   if (it == feeds.end())
     return makeError("no value fed for " + std::string(opName(n.op)) + " '" + n.name + "' (" +
