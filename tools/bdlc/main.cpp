@@ -14,8 +14,10 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(32);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("bdlc ") + bdl::kVersion);
-  app.footer("Exit codes: 0 success, 1 errors in the input, 2 bad usage, 3 internal error.\n"
-             "Environment: BDL_PATH (module search directories), NO_COLOR.");
+  app.footer("Exit codes: 0 success, 1 errors in the input, 2 bad usage, 3 internal error,\n"
+             "130/143 training stopped by SIGINT/SIGTERM (after a checkpoint).\n"
+             "Environment: BDL_PATH (module search directories), NO_COLOR, BDL_CACHE_DIR (jit kernel\n"
+             "cache), BDL_JOB_TOKEN (distributed jobs' shared secret).");
 
   CommonOptions common;
   app.add_option("--color", common.color, "Colour diagnostics: auto, always or never")
