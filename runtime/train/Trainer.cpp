@@ -150,7 +150,7 @@ struct Trainer::State {
   }
 
   bool lossLowEnough() const {
-    if (cfg.stop != TrainSettings::Stop::LossBelow || recentLosses.size() < std::min<size_t>(kLossWindow, 1)) return false;
+    if (cfg.stop != TrainSettings::Stop::LossBelow || recentLosses.empty()) return false;
     double mean = std::accumulate(recentLosses.begin(), recentLosses.end(), 0.0) / static_cast<double>(recentLosses.size());
     return mean < cfg.stopLoss;
   }

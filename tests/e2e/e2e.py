@@ -1250,6 +1250,36 @@ train Long {
 
 
 @case()
+def train_stops_when_the_loss_is_low(env):
+    """stop = loss < v ends the job once the mean of the recent batch losses
+    is below v, and not before."""
+    job = env.write("lossstop.bdl", """import std.nn
+
+model Net(x: f32[N, 4]) -> f32[N, 3] {
+  return nn.Dense(x, 3, act = identity)
+}
+
+pipeline P = synthetic(shape = [4], classes = 3, count = 30, seed = 2) |> batch(10)
+
+train T {
+  data      = P()
+  logits    = Net(x)
+  loss      = cross_entropy(logits, label)
+  optimizer = adam(lr = 0.05)
+  stop      = loss < 0.5
+}
+""")
+    r = env.run("train", job, "--metrics", "m.jsonl")
+    expect_exit(r, 0)
+    m = re.search(r"^done: (\d+) iterations.*final loss ([\d.]+)", r.out, re.M)
+    expect(m, "a summary with the iteration count", r)
+    iterations = int(m.group(1))
+    expect(1 < iterations < 1000, "the job should stop after a few iterations, not %d" % iterations, r)
+    losses = [rec["loss"] for rec in metrics_records(env.path("m.jsonl")) if rec.get("kind") == "train"]
+    expect(not losses or all(l > 0 for l in losses), "losses are positive", r)
+
+
+@case()
 def prefetch_waits_cover_the_run(env):
     job = env.write("prefetch.bdl", """import std.nn
 
