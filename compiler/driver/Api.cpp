@@ -4,7 +4,7 @@
 // Error, so a host process never sees an abort.
 #include "bdl/bdl.h"
 
-#include "compiler/exec/Executable.h"
+#include "compiler/exec/SpecializedExecutables.h"
 #include "compiler/interp/Interpreter.h"
 #include "compiler/ir/Builder.h"
 #include "compiler/ir/Initializers.h"
@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <stdexcept>
 
 namespace bdl {
@@ -33,11 +32,11 @@ struct Model::Impl {
   ir::Graph training; // forward graph with training = true
   ir::Graph eval;     // training = false
   exec::EngineOptions engine;
-  // Compiled graphs by kind and batch sizes, so repeated calls (serving)
-  // pay for compilation once.
+  // The graphs that run ("eval", "grad <loss>"), each compiled once per
+  // batch size, so repeated calls (serving) pay for compilation once.
+  // The mutex also serialises runs: an executable owns its buffers.
   mutable std::mutex mutex;
-  mutable std::map<std::string, std::shared_ptr<exec::Executable>> compiled;
-  mutable std::map<std::string, ir::Graph> trainingGraphs; // by loss
+  mutable std::map<std::string, exec::SpecializedExecutables> runnable;
 };
 
 namespace {
@@ -129,30 +128,23 @@ Result<std::map<std::string, int64_t>> bindSizes(const ir::Graph& g, const Tenso
   return sizes;
 }
 
-Result<interp::RunResult> runGraph(const Model::Impl& m, const std::string& kind, const ir::Graph& g,
+// Runs the graph of `kind`, made by `make` on first use; the caller holds m.mutex.
+template <typename Make>
+Result<interp::RunResult> runGraph(const Model::Impl& m, const std::string& kind, Make&& make,
                                    const TensorMap& inputs, const TensorMap& params) {
-  Result<std::map<std::string, int64_t>> sizes = bindSizes(g, inputs);
-  if (!sizes) return sizes.error();
-  std::string key = kind;
-  for (const auto& [symbol, size] : *sizes) key += fmt::format(" {}={}", symbol, size);
-  std::shared_ptr<exec::Executable> exe;
-  {
-    std::lock_guard<std::mutex> lock(m.mutex);
-    auto it = m.compiled.find(key);
-    if (it == m.compiled.end()) {
-      ir::Expected<ir::Graph> concrete = ir::specialize(g, *sizes);
-      if (!concrete) return simpleError(concrete.error().message);
-      auto compiled = exec::compile(std::move(*concrete), m.engine);
-      if (!compiled) return simpleError(compiled.error().message);
-      it = m.compiled.emplace(key, std::shared_ptr<exec::Executable>(std::move(*compiled))).first;
-    }
-    exe = it->second;
+  auto it = m.runnable.find(kind);
+  if (it == m.runnable.end()) {
+    Result<ir::Graph> g = make();
+    if (!g) return g.error();
+    it = m.runnable.emplace(kind, exec::SpecializedExecutables(std::move(*g), m.engine)).first;
   }
+  Result<std::map<std::string, int64_t>> sizes = bindSizes(it->second.graph(), inputs);
+  if (!sizes) return sizes.error();
+  ir::Expected<exec::Executable*> exe = it->second.get(*sizes);
+  if (!exe) return simpleError(exe.error().message);
   interp::Feeds feeds = inputs;
   for (const auto& [name, t] : params) feeds[name] = t;
-  // An executable owns its buffers: one call at a time each.
-  std::lock_guard<std::mutex> lock(m.mutex);
-  ir::Expected<interp::RunResult> r = exe->run(feeds);
+  ir::Expected<interp::RunResult> r = (*exe)->run(feeds);
   if (!r) return simpleError(r.error().message);
   return std::move(*r);
 }
@@ -205,8 +197,7 @@ Result<Model> Program::model(const std::string& name) const {
     std::optional<exec::Engine> engine = exec::engineFromName(impl_->options.engine);
     if (!engine) return simpleError(fmt::format("unknown engine '{}'; use \"jit\" or \"reference\"", impl_->options.engine));
     impl->engine.engine = *engine;
-    unsigned cores = std::thread::hardware_concurrency();
-    impl->engine.threads = impl_->options.threads > 0 ? impl_->options.threads : static_cast<int>(cores ? cores : 1);
+    impl->engine.threads = exec::threadsFor(impl_->options.threads);
     Model m;
     m.impl_ = impl;
     return m;
@@ -257,7 +248,9 @@ TensorMap Model::initialize(uint64_t seed) const {
 
 Result<TensorMap> Model::forward(const TensorMap& inputs, const TensorMap& params) const {
   return guarded<TensorMap>([&]() -> Result<TensorMap> {
-    Result<interp::RunResult> r = runGraph(*impl_, "eval", impl_->eval, inputs, params);
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    Result<interp::RunResult> r =
+        runGraph(*impl_, "eval", [&]() -> Result<ir::Graph> { return impl_->eval; }, inputs, params);
     if (!r) return r.error();
     return std::move(r->outputs);
   });
@@ -269,20 +262,15 @@ Result<Model::Gradients> Model::gradients(const TensorMap& inputs, const TensorM
     if (impl_->training.outputs.size() != 1)
       return simpleError(fmt::format("model '{}' has {} outputs; gradients() needs one", impl_->name,
                                      impl_->training.outputs.size()));
-    const ir::Graph* training = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mutex);
-      auto it = impl_->trainingGraphs.find(loss);
-      if (it == impl_->trainingGraphs.end()) {
-        ir::Expected<ir::Graph> withLoss = sema::addLoss(impl_->training, loss);
-        if (!withLoss) return simpleError(withLoss.error().message);
-        ir::Expected<ir::Graph> g = passes::buildTrainingGraph(*withLoss, "loss");
-        if (!g) return simpleError(g.error().message);
-        it = impl_->trainingGraphs.emplace(loss, std::move(*g)).first;
-      }
-      training = &it->second;
-    }
-    Result<interp::RunResult> r = runGraph(*impl_, "grad " + loss, *training, inputs, params);
+    auto makeTraining = [&]() -> Result<ir::Graph> {
+      ir::Expected<ir::Graph> withLoss = sema::addLoss(impl_->training, loss);
+      if (!withLoss) return simpleError(withLoss.error().message);
+      ir::Expected<ir::Graph> g = passes::buildTrainingGraph(*withLoss, "loss");
+      if (!g) return simpleError(g.error().message);
+      return std::move(*g);
+    };
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    Result<interp::RunResult> r = runGraph(*impl_, "grad " + loss, makeTraining, inputs, params);
     if (!r) return r.error();
     Gradients g;
     for (auto& [name, t] : r->outputs) {

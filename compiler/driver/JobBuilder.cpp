@@ -183,12 +183,7 @@ std::optional<PreparedJob> prepareJob(const LoadedProgram& program, const Source
           sema::elaborateJobGraph(program, *spec, batchFieldTypes(*vb), sema::JobGraphKind::Validation, sources, diags);
       if (!g) return std::nullopt;
       job.inputs.validationGraph = passes::eliminateDeadCode(*g);
-      sema::PipelineSpec vspec = spec->validate->data;
-      job.inputs.makeValidationData = [vspec, whole]() {
-        std::unique_ptr<data::Pipeline> p = buildPipeline(vspec, whole);
-        if (!p) throw std::logic_error(fmt::format("{}:{}: the validation pipeline built once but not twice", __FILE__, __LINE__));
-        return p;
-      };
+      job.inputs.validationData = std::move(v);
     }
   } catch (const FunctionCompileError&) {
     return std::nullopt; // diagnostics are reported

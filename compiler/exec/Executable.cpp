@@ -3,6 +3,8 @@
 #include "compiler/codegen/Jit.h"
 #include "compiler/exec/ReferenceExecutable.h"
 
+#include <thread>
+
 namespace bdl::exec {
 
 std::string_view engineName(Engine e) { return e == Engine::Jit ? "jit" : "reference"; }
@@ -11,6 +13,12 @@ std::optional<Engine> engineFromName(std::string_view name) {
   if (name == "reference") return Engine::Reference;
   if (name == "jit") return Engine::Jit;
   return std::nullopt;
+}
+
+int threadsFor(int requested) {
+  if (requested > 0) return requested;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores ? static_cast<int>(cores) : 1;
 }
 
 ir::Expected<std::unique_ptr<Executable>> compile(ir::Graph graph, const EngineOptions& options) {

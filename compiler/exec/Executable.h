@@ -47,6 +47,9 @@ public:
   virtual Engine engine() const = 0;
 };
 
+// Threads for `requested` (0: every core of this machine, at least 1).
+int threadsFor(int requested);
+
 // Compiles a graph whose types are all concrete. Errors: a symbolic type, an
 // engine that cannot compile this graph.
 ir::Expected<std::unique_ptr<Executable>> compile(ir::Graph graph, const EngineOptions& options);

@@ -1,6 +1,6 @@
 #include "runtime/train/Trainer.h"
 
-#include "compiler/ir/Specialize.h"
+#include "compiler/exec/SpecializedExecutables.h"
 #include "runtime/data/DataError.h"
 #include "runtime/optim/GradClip.h"
 #include "runtime/optim/OptimizerState.h"
@@ -25,31 +25,26 @@ constexpr size_t kLossWindow = 10;
 
 using Clock = std::chrono::steady_clock;
 
+void addWaits(std::optional<data::PrefetchStats>& total, const data::PrefetchStats& more) {
+  data::PrefetchStats& t = total.emplace(total.value_or(data::PrefetchStats{}));
+  t.delivered += more.delivered;
+  t.waited += more.waited;
+  t.waitSeconds += more.waitSeconds;
+}
+
 int64_t rowsOf(const Record& batch) {
   if (batch.fields().empty()) return 0;
   const Shape& s = batch.fields().front().second.shape();
   return s.empty() ? 1 : s[0];
 }
 
-// Compiled graphs by batch size: the last batch of an epoch is often smaller.
-class ExecutableCache {
-public:
-  ExecutableCache(const ir::Graph* graph, const exec::EngineOptions* options) : graph_(graph), options_(options) {}
-  exec::Executable& forRows(int64_t rows) {
-    auto it = byRows_.find(rows);
-    if (it != byRows_.end()) return *it->second;
-    ir::Expected<ir::Graph> concrete = ir::specialize(*graph_, {{"N", rows}});
-    if (!concrete) throw TrainError(fmt::format("the job's graph does not fit a batch of {}: {}", rows, concrete.error().message));
-    ir::Expected<std::unique_ptr<exec::Executable>> exe = exec::compile(std::move(*concrete), *options_);
-    if (!exe) throw TrainError(fmt::format("cannot compile the job's graph: {}", exe.error().message));
-    return *byRows_.emplace(rows, std::move(*exe)).first->second;
-  }
-
-private:
-  const ir::Graph* graph_;
-  const exec::EngineOptions* options_;
-  std::map<int64_t, std::unique_ptr<exec::Executable>> byRows_;
-};
+// The job's graph compiled for a batch of `rows` (the last batch of an
+// epoch is often smaller).
+exec::Executable& forRows(exec::SpecializedExecutables& exes, int64_t rows) {
+  ir::Expected<exec::Executable*> exe = exes.get({{"N", rows}});
+  if (!exe) throw TrainError(fmt::format("cannot compile the job's graph for a batch of {}: {}", rows, exe.error().message));
+  return **exe;
+}
 
 } // namespace
 
@@ -59,8 +54,8 @@ struct Trainer::State {
   Reporter& reporter;
   ParameterStore store;
   std::unique_ptr<ParameterSync> sync;
-  ExecutableCache trainExes;
-  std::optional<ExecutableCache> validationExes;
+  exec::SpecializedExecutables trainExes;
+  std::optional<exec::SpecializedExecutables> validationExes;
   std::vector<float> grads;
 
   // Where training is.
@@ -77,8 +72,8 @@ struct Trainer::State {
 
   State(TrainInputs inputs, TrainSettings settings, Reporter& r)
       : in(std::move(inputs)), cfg(std::move(settings)), reporter(r), store(in.trainingGraph, cfg.seed),
-        trainExes(&in.trainingGraph, &cfg.engine) {
-    if (in.validationGraph) validationExes.emplace(&*in.validationGraph, &cfg.engine);
+        trainExes(in.trainingGraph, cfg.engine) {
+    if (in.validationGraph) validationExes.emplace(*in.validationGraph, cfg.engine);
     ClipRule clip;
     clip.kind = cfg.clip == TrainSettings::Clip::Norm    ? ClipRule::Kind::Norm
                 : cfg.clip == TrainSettings::Clip::Value ? ClipRule::Kind::Value
@@ -124,7 +119,7 @@ struct Trainer::State {
       interp::Feeds feeds;
       for (const auto& [name, value] : batch.fields()) feeds[name] = value;
       store.addFeeds(feeds);
-      exec::Executable& exe = trainExes.forRows(rows);
+      exec::Executable& exe = forRows(trainExes, rows);
       ir::Expected<interp::RunResult> r = exe.run(feeds);
       if (!r) throw TrainError(fmt::format("iteration {}: {}", iteration + 1, r.error().message));
       loss = static_cast<double>(r->outputs.at("loss").span<float>()[0]);
@@ -229,10 +224,10 @@ void Trainer::resumeFrom(const std::string& dir) {
 
 ValidationReport Trainer::validate() {
   State& s = *s_;
-  if (!s.in.validationGraph || !s.in.makeValidationData)
+  if (!s.in.validationGraph || !s.in.validationData)
     throw TrainError(fmt::format("job '{}' has no validate clause", s.cfg.jobName),
                      "validate = Test() every 1 epoch with [accuracy(logits, label), loss]");
-  std::unique_ptr<data::Pipeline> data = s.in.makeValidationData();
+  data::Pipeline* data = s.in.validationData.get();
   data->startEpoch(0);
   std::vector<double> sums(s.cfg.metrics.size(), 0.0);
   int64_t samples = 0;
@@ -242,7 +237,7 @@ ValidationReport Trainer::validate() {
     int64_t rows = rowsOf(*batch);
     if (rows == 0) continue;
     for (const auto& [name, value] : batch->fields()) feeds[name] = value;
-    ir::Expected<interp::RunResult> r = s.validationExes->forRows(rows).run(feeds);
+    ir::Expected<interp::RunResult> r = forRows(*s.validationExes, rows).run(feeds);
     if (!r) throw TrainError(fmt::format("validation: {}", r.error().message));
     // Every metric is a mean over its batch: weight by rows for the mean over all.
     for (size_t i = 0; i < sums.size(); ++i)
@@ -295,12 +290,7 @@ TrainSummary Trainer::run() {
       // of this run (not the batch read ahead of it to learn the types).
       std::optional<data::PrefetchStats> w;
       if (s.iteration > firstIteration) w = s.in.trainData->prefetchStats();
-      if (w) {
-        data::PrefetchStats& past = waits.emplace(waits.value_or(data::PrefetchStats{}));
-        past.delivered += w->delivered;
-        past.waited += w->waited;
-        past.waitSeconds += w->waitSeconds;
-      }
+      if (w) addWaits(waits, *w);
       s.in.trainData->startEpoch(s.epoch);
       s.epochOpen = true;
       s.epochIteration = 0;
@@ -350,12 +340,8 @@ TrainSummary Trainer::run() {
   sum.lastValidation = s.lastValidation;
   sum.lastCheckpoint = s.lastCheckpoint;
   sum.iterationsThisRun = s.iteration - firstIteration;
-  sum.dataWaits = s.in.trainData->prefetchStats();
-  if (sum.dataWaits && waits) {
-    sum.dataWaits->delivered += waits->delivered;
-    sum.dataWaits->waited += waits->waited;
-    sum.dataWaits->waitSeconds += waits->waitSeconds;
-  }
+  if (std::optional<data::PrefetchStats> last = s.in.trainData->prefetchStats()) addWaits(waits, *last);
+  sum.dataWaits = waits;
   return sum;
 }
 

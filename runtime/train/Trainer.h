@@ -94,7 +94,7 @@ struct TrainInputs {
   ir::Graph trainingGraph;                   // outputs "loss" and "grad:<param>"; symbolic batch "N"
   std::optional<ir::Graph> validationGraph;  // one scalar output per metric; symbolic "N"
   std::unique_ptr<data::Pipeline> trainData;
-  std::function<std::unique_ptr<data::Pipeline>()> makeValidationData;
+  std::unique_ptr<data::Pipeline> validationData; // read from its start at every validation
   // How gradients become weights; null: this process alone (makeLocalSync).
   std::function<std::unique_ptr<ParameterSync>(const optim::OptimizerConfig&, ClipRule, size_t paramCount)> makeSync;
 };

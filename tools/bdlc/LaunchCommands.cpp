@@ -3,6 +3,7 @@
 // (--max-restarts).
 #include "tools/bdlc/Commands.h"
 
+#include "compiler/exec/Executable.h"
 #include "compiler/sema/Job.h"
 #include "compiler/sema/ModuleLoader.h"
 #include "runtime/dist/LocalLauncher.h"
@@ -14,7 +15,6 @@
 #include <climits>
 #include <csignal>
 #include <cstdio>
-#include <thread>
 #include <unistd.h>
 
 namespace bdl::cli {
@@ -53,8 +53,8 @@ int runLocalJob(const TrainOptions& opts, const CommonOptions& options, const ch
   dist::LocalLaunchOptions launch;
   launch.workers = opts.workers;
   launch.maxRestarts = opts.maxRestarts;
-  unsigned cores = std::thread::hardware_concurrency();
-  int threads = opts.run.threads > 0 ? opts.run.threads : std::max(1, static_cast<int>(cores) / opts.workers);
+  // The machine's cores shared out over the workers.
+  int threads = opts.run.threads > 0 ? opts.run.threads : std::max(1, exec::threadsFor(0) / opts.workers);
   std::vector<std::string>& argv = launch.argv;
   argv = {selfPath(self), "--color", options.color, "worker", opts.file, "--engine", opts.run.engine, "--threads",
           std::to_string(threads), "--timeout", std::to_string(opts.timeoutSeconds)};

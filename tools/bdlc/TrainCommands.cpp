@@ -4,7 +4,7 @@
 #include "tools/bdlc/Version.h"
 
 #include "compiler/driver/JobBuilder.h"
-#include "compiler/ir/Specialize.h"
+#include "compiler/exec/SpecializedExecutables.h"
 #include "compiler/passes/DeadCode.h"
 #include "compiler/sema/Elaborate.h"
 #include "compiler/sema/ModuleLoader.h"
@@ -23,7 +23,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 #include <unistd.h>
 
 namespace bdl::cli {
@@ -62,8 +61,7 @@ struct StopOnSignal {
 exec::EngineOptions engineOptions(const RunOptions& run) {
   exec::EngineOptions e;
   e.engine = *exec::engineFromName(run.engine);
-  unsigned cores = std::thread::hardware_concurrency();
-  e.threads = run.threads > 0 ? run.threads : static_cast<int>(cores ? cores : 1);
+  e.threads = exec::threadsFor(run.threads);
   e.fusion = !run.noFusion;
   e.checkAgainstReference = run.checkJit;
   return e;
@@ -266,28 +264,20 @@ int runPredict(const PredictOptions& opts, const CommonOptions& options) {
     // Rows in chunks of --batch; one compiled graph per chunk size.
     int64_t rows = x.shape()[0];
     int64_t rowElems = rows ? x.numel() / rows : 0;
-    std::map<int64_t, std::unique_ptr<exec::Executable>> exes;
+    std::string inputName = input.name;
+    std::string batchSymbol = want.dims[0].isSymbolic() ? want.dims[0].symbol : std::string();
+    exec::SpecializedExecutables exes(std::move(graph), engineOptions(opts.run));
     std::map<std::string, std::vector<Tensor>> pieces;
-    exec::EngineOptions engine = engineOptions(opts.run);
     for (int64_t start = 0; start < rows; start += opts.batch) {
       int64_t n = std::min(opts.batch, rows - start);
       std::map<std::string, int64_t> sizes;
-      if (want.dims[0].isSymbolic()) sizes[want.dims[0].symbol] = n;
-      auto& exe = exes[n];
-      if (!exe) {
-        ir::Expected<ir::Graph> concrete = ir::specialize(graph, sizes);
-        if (!concrete) throw train::TrainError(concrete.error().message);
-        auto compiled = exec::compile(std::move(*concrete), engine);
-        if (!compiled) throw train::TrainError(compiled.error().message);
-        exe = std::move(*compiled);
-      }
+      if (!batchSymbol.empty()) sizes[batchSymbol] = n;
+      ir::Expected<exec::Executable*> exe = exes.get(sizes);
+      if (!exe) throw train::TrainError(exe.error().message);
       Shape chunkShape = x.shape();
       chunkShape[0] = n;
-      Tensor chunk(x.dtype(), chunkShape);
-      size_t bytes = static_cast<size_t>(n * rowElems) * dtypeSize(x.dtype());
-      std::memcpy(chunk.rawData(), static_cast<const char*>(x.rawData()) + static_cast<size_t>(start * rowElems) * dtypeSize(x.dtype()), bytes);
-      feeds[input.name] = chunk;
-      ir::Expected<interp::RunResult> r = exe->run(feeds);
+      feeds[inputName] = x.view(start * rowElems, chunkShape);
+      ir::Expected<interp::RunResult> r = (*exe)->run(feeds);
       if (!r) throw train::TrainError(r.error().message);
       for (auto& [name, value] : r->outputs) pieces[name].push_back(std::move(value));
     }
