@@ -84,13 +84,18 @@ std::vector<std::string> listCheckpoints(const std::string& root) {
   return out;
 }
 
+void prepareCheckpointRoot(const std::string& rootPath) {
+  std::error_code ec;
+  fs::create_directories(rootPath, ec);
+  if (ec) throw TrainError(fmt::format("{}: cannot create the checkpoint directory: {}", rootPath, ec.message()));
+  removeLeftovers(rootPath);
+}
+
 std::string writeCheckpoint(const std::string& rootPath, int64_t iteration, const CheckpointContents& contents,
                             int64_t keep) {
   fs::path root(rootPath);
   std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) throw TrainError(fmt::format("{}: cannot create the checkpoint directory: {}", rootPath, ec.message()));
-  removeLeftovers(root);
+  prepareCheckpointRoot(rootPath);
   std::string name = fmt::format("{}{:08}", kPrefix, iteration);
   fs::path tmp = root / fmt::format(".tmp-{}-{}", name, ::getpid());
   fs::remove_all(tmp, ec);

@@ -38,6 +38,11 @@ struct CheckpointContents {
 std::string writeCheckpoint(const std::string& root, int64_t iteration, const CheckpointContents& contents,
                             int64_t keep);
 
+// Creates `root` if needed and removes what a crash left there (half-built
+// or half-removed checkpoints); done when a run opens its checkpoint
+// directory and before every write. Throws TrainError naming the path.
+void prepareCheckpointRoot(const std::string& root);
+
 // Checks every file of the checkpoint in `dir` against its manifest and
 // reads it. Throws TrainError saying which file is missing or corrupt.
 CheckpointContents readCheckpoint(const std::string& dir);

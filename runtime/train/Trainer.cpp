@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
-#include <filesystem>
 #include <numeric>
 
 namespace bdl::train {
@@ -82,13 +81,10 @@ struct Trainer::State {
     sync = in.makeSync ? in.makeSync(cfg.optimizer, clip, store.flat().size())
                        : makeLocalSync(cfg.optimizer, clip, store.flat().size());
     grads.resize(store.flat().size());
-    // A checkpoint directory that cannot be made fails now, not after an epoch.
-    if (!cfg.checkpointDir.empty() && sync->rank() == 0) {
-      std::error_code ec;
-      std::filesystem::create_directories(cfg.checkpointDir, ec);
-      if (ec)
-        throw TrainError(fmt::format("{}: cannot create the checkpoint directory: {}", cfg.checkpointDir, ec.message()));
-    }
+    // A checkpoint directory that cannot be made fails now, not after an
+    // epoch; what a killed run left half-done there goes now too, even if
+    // this run ends without writing.
+    if (!cfg.checkpointDir.empty() && sync->rank() == 0) prepareCheckpointRoot(cfg.checkpointDir);
     iterationsPerEpoch = in.trainData->epochLength();
   }
 

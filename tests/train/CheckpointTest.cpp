@@ -286,6 +286,20 @@ TEST_F(CheckpointTest, LeftoversOfACrashAreIgnoredThenRemoved) {
   EXPECT_EQ(left, (std::vector<std::string>{"step-00000010", "step-00000040"}));
 }
 
+// A run resumed at the end of its job writes nothing; opening its
+// checkpoint directory must still clear what the killed run left.
+TEST_F(CheckpointTest, PreparingTheRootRemovesLeftoversWithoutWriting) {
+  writeCheckpoint(root(), 10, contents(10), 0);
+  fs::copy(root_ / "step-00000010", root_ / ".trash-step-00000005-12345");
+  fs::create_directory(root_ / ".tmp-step-00000020-12345");
+  prepareCheckpointRoot(root());
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(root_)) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, (std::vector<std::string>{"step-00000010"}));
+  prepareCheckpointRoot((root_ / "fresh").string());
+  EXPECT_TRUE(fs::is_directory(root_ / "fresh"));
+}
+
 TEST_F(CheckpointTest, WriteErrorsNameThePath) {
   fs::create_directories(root_);
   fs::path file = root_ / "plain-file";
