@@ -38,7 +38,10 @@ Communicator::Impl::Impl(DistConfig c) : config(std::move(c)) {
   if (config.worldSize > 1)
     token = config.jobToken.empty() ? jobTokenFromEnvironment() : config.jobToken;
   progressSignal.expires_at(Clock::time_point::max());
+  if (const char* shm = std::getenv("BDL_DIST_SHM"); shm && std::string(shm) == "0")
+    config.sharedMemory = false; // force the socket path without a rebuild
   peers.resize(static_cast<size_t>(config.worldSize));
+  peerSegments.resize(static_cast<size_t>(config.worldSize));
   departed.assign(static_cast<size_t>(config.worldSize), 0);
   addresses.resize(static_cast<size_t>(config.worldSize));
   addresses[0] = formatAddress(config.coordinatorHost, config.coordinatorPort);
@@ -236,8 +239,11 @@ asio::awaitable<bool> Communicator::Impl::readChunk(Peer& peer, FrameType type, 
     ErrorCode ignored;
     co_await progressSignal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
-  ec = co_await readWithin(peer.socket, asio::buffer(destination.data(), destination.size()),
-                           Clock::now() + timeout(), silent);
+  // Shared-memory links send no elements: the frame only says they are in
+  // the sender's segment.
+  if (!destination.empty())
+    ec = co_await readWithin(peer.socket, asio::buffer(destination.data(), destination.size()),
+                             Clock::now() + timeout(), silent);
   {
     std::lock_guard lock(sinkMutex);
     if (!ec && sink)

@@ -62,6 +62,11 @@ public:
   // so frames of a later ParamSync are never taken for an earlier one's;
   // every rank calls it in the same order.
   uint64_t nextIterationNumber();
+  // After connect(): this rank's shared segment and the one of `rank` when
+  // their link shares memory (DistConfig::sharedMemory), else -1. The
+  // Communicator keeps the descriptors; SharedSegment.h says how to use them.
+  int ownSegmentFd() const;
+  int peerSegmentFd(int rank) const;
   // A sink's state changed: links paused on Wait re-ask place().
   void wakeWaitingReaders();
   // Fails the job naming `rank` (-1: none) and tells every peer. First

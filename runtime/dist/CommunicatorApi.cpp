@@ -147,6 +147,17 @@ bool Communicator::hasDeparted(int rank) const {
   return rank >= 0 && static_cast<size_t>(rank) < impl_->departed.size() && impl_->departed[static_cast<size_t>(rank)];
 }
 
+int Communicator::ownSegmentFd() const {
+  // Segments are set during connect() and never replaced.
+  return impl_->ownSegment.get();
+}
+
+int Communicator::peerSegmentFd(int rank) const {
+  if (rank < 0 || static_cast<size_t>(rank) >= impl_->peerSegments.size())
+    return -1;
+  return impl_->peerSegments[static_cast<size_t>(rank)].get();
+}
+
 uint64_t Communicator::nextIterationNumber() { return ++impl_->iterationCounter; }
 
 void Communicator::wakeWaitingReaders() {

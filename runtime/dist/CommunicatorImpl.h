@@ -6,6 +6,7 @@
 
 #include "runtime/dist/Communicator.h"
 #include "runtime/dist/Handshake.h"
+#include "runtime/dist/SharedSegment.h"
 #include "runtime/dist/Transport.h"
 
 #include <atomic>
@@ -60,6 +61,11 @@ public:
   asio::awaitable<SocketPtr> offerLocalLink(SocketPtr link, int peerRank, Clock::time_point deadline);
   asio::awaitable<SocketPtr> takeLocalLink(SocketPtr link, int peerRank, Clock::time_point deadline);
 
+  // SegmentExchange.cpp: a same-host link also passes each end's shared
+  // segment; throws DistError naming the peer.
+  int ownSegmentFd(); // created on first use; -1: not sharing
+  asio::awaitable<void> exchangeSegments(SocketPtr link, int peerRank, bool sendFirst, Clock::time_point deadline);
+
   // Communicator.cpp: the mesh once links exist.
   void addPeer(int rank, std::string address, SocketPtr socket); // starts its reader
   asio::awaitable<void> readLoop(Peer& peer);
@@ -100,6 +106,9 @@ public:
     handshakeSockets.push_back(s);
     return s;
   }
+  UniqueFd ownSegment;                 // this rank's, shared with same-host peers
+  bool ownSegmentTried = false;
+  std::vector<UniqueFd> peerSegments;  // by rank; set before connect() returns
   bool shuttingDown = false;
   bool connected = false;
   std::atomic<uint64_t> iterationCounter{0};

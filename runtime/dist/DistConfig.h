@@ -33,6 +33,11 @@ struct DistConfig {
   // costs about 2.5x less CPU per byte than loopback TCP. Every rank must use
   // the same value.
   bool localLinks = true;
+  // Same-host links (localLinks) also share memory: parameter sync data goes
+  // through a memfd segment each rank maps, the socket only carries small
+  // control frames. Off (or BDL_DIST_SHM=0): data on the socket. A link
+  // shares memory only if both ends want to.
+  bool sharedMemory = true;
   // Shared secret of the job; empty means "read BDL_JOB_TOKEN".
   std::string jobToken;
   // SHA-256 of the compiled program and the bdlc version: every rank must

@@ -106,6 +106,7 @@ asio::awaitable<SocketPtr> Communicator::Impl::offerLocalLink(SocketPtr link, in
       ErrorCode ignored;
       acceptor->close(ignored);
       closeQuietly(link);
+      co_await exchangeSegments(candidate, peerRank, true, deadline);
       co_return candidate;
     }
     log("refused a connection to the local socket of the link to " + who + ": it did not present the link's secret");
@@ -150,6 +151,7 @@ asio::awaitable<SocketPtr> Communicator::Impl::takeLocalLink(SocketPtr link, int
   if (ec)
     throw DistError(who + ": cannot present the secret on its local socket: " + describeError(ec), peerRank);
   closeQuietly(link);
+  co_await exchangeSegments(adopted, peerRank, false, deadline);
   co_return adopted;
 }
 

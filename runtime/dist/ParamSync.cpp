@@ -86,6 +86,8 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
   gradArrived_.assign(W, 0);
   weightArrived_.assign(W, 0);
   (bf16 ? gradInBf16_.resize(W) : gradInF32_.resize(W));
+  setUpSharedMemory();
+  bool socketPeer = false;
   for (size_t r = 0; r < W; ++r) {
     if (static_cast<int>(r) == rank_)
       continue;
@@ -93,6 +95,9 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
     gradSeen_[r].assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
     weightSeen_[r].assign(chunksPerBlock_[r], 0);
     weightIn_[r].assign(chunksPerBlock_[r], 0);
+    if (shmPeer_[r])
+      continue; // its pieces are read from its segment
+    socketPeer = true;
     if (bf16)
       gradInBf16_[r].resize(own);
     else
@@ -101,9 +106,12 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
   sum_.resize(own);
   piecesIn_.assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
   if (bf16) {
-    gradSendBf16_.resize(paramCount);
-    weightSendBf16_.resize(own);
-    weightInBf16_.resize(paramCount);
+    if (!anyShm_) {
+      out16Storage_.resize(paramCount);
+      out16_ = out16Storage_;
+    }
+    if (socketPeer)
+      weightInBf16_.resize(paramCount);
     master_.resize(own);
   }
   comm_.attachSink(this);
@@ -120,6 +128,47 @@ ParamSync::~ParamSync() {
   }
   waitSendsDrained();
   comm_.detachSink(this);
+}
+
+void ParamSync::setUpSharedMemory() {
+  const auto W = static_cast<size_t>(world_);
+  shmPeer_.assign(W, 0);
+  peerSlots_.resize(W);
+  const size_t bytes = paramCount_ * wireDTypeSize(options_.wire);
+  const int fd = comm_.ownSegmentFd();
+  if (bytes == 0 || fd < 0)
+    return;
+  for (size_t r = 0; r < W; ++r)
+    if (static_cast<int>(r) != rank_ && comm_.peerSegmentFd(static_cast<int>(r)) >= 0)
+      shmPeer_[r] = 1, anyShm_ = true;
+  if (!anyShm_)
+    return;
+  std::string error = bytes > kSegmentSlotStride ? "the parameters do not fit in a slot of the shared segment"
+                                                 : growSegment(fd, kSegmentSlotStride + bytes);
+  for (size_t slot = 0; slot < 2 && error.empty(); ++slot)
+    error = ownSlots_[slot].map(fd, slot * kSegmentSlotStride, bytes, true);
+  if (!error.empty()) {
+    // The peers would wait for frames this rank can never send.
+    comm_.reportFailure(rank_, comm_.describePeer(rank_) + ": shared memory for parameter sync: " + error);
+    checkUsable();
+  }
+}
+
+const uint8_t* ParamSync::peerSegment(int r) {
+  auto& slot = peerSlots_[static_cast<size_t>(r)][iteration_ % 2];
+  if (!slot.mapped()) {
+    // Mapped when first needed: the peer has grown its segment before its
+    // first data frame said something is in it.
+    const size_t bytes = paramCount_ * wireDTypeSize(options_.wire);
+    std::string error = slot.map(comm_.peerSegmentFd(r), (iteration_ % 2) * kSegmentSlotStride, bytes, false);
+    if (!error.empty()) {
+      comm_.reportFailure(r, comm_.describePeer(r) + ": cannot map its shared segment: " + error);
+      waitSendsDrained();
+      active_ = false;
+      throwFailure();
+    }
+  }
+  return slot.data();
 }
 
 std::vector<BlockRange> ParamSync::ownedChunks() const {
@@ -179,6 +228,13 @@ void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
     std::fill(weightArrived_.begin(), weightArrived_.end(), 0);
     lastProgress_ = Clock::now();
     active_ = true;
+  }
+  if (anyShm_) {
+    uint8_t* out = ownSlots_[iteration_ % 2].data();
+    if (options_.wire == WireDType::BF16)
+      out16_ = {reinterpret_cast<uint16_t*>(out), paramCount_};
+    else
+      out32_ = {reinterpret_cast<float*>(out), paramCount_};
   }
   // Frames of this iteration that arrived early are waiting in their sockets.
   comm_.wakeWaitingReaders();
@@ -242,12 +298,17 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
   gradSent_[static_cast<size_t>(dst)][c] = 1;
   const BlockRange& block = blocks_[static_cast<size_t>(dst)];
   BlockRange chunk = chunkRange(block.length, options_.chunkElements, c);
-  auto elements = grad_.subspan(block.offset + chunk.offset, chunk.length);
-  std::span<const uint8_t> payload;
+  const size_t at = block.offset + chunk.offset;
+  auto elements = grad_.subspan(at, chunk.length);
+  const bool shm = shmPeer_[static_cast<size_t>(dst)];
+  std::span<const uint8_t> payload; // none when the elements are in the segment
   if (options_.wire == WireDType::BF16) {
-    std::span<uint16_t> out(gradSendBf16_.data() + block.offset + chunk.offset, chunk.length);
+    auto out = out16_.subspan(at, chunk.length);
     f32ToBf16(elements, out);
-    payload = asBytes(std::span<const uint16_t>(out));
+    if (!shm)
+      payload = asBytes(std::span<const uint16_t>(out));
+  } else if (shm) {
+    std::copy_n(elements.data(), chunk.length, out32_.data() + at);
   } else {
     payload = asBytes(elements);
   }
@@ -271,10 +332,12 @@ void ParamSync::sendWeights() {
 void ParamSync::sendWeightChunk(size_t c) {
   const BlockRange own = ownedBlock();
   BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
-  std::span<const uint8_t> payload =
-      options_.wire == WireDType::BF16
-          ? asBytes(std::span<const uint16_t>(weightSendBf16_).subspan(chunk.offset, chunk.length))
-          : asBytes(std::span<const float>(weights_.subspan(own.offset + chunk.offset, chunk.length)));
+  const size_t at = own.offset + chunk.offset;
+  const bool bf16 = options_.wire == WireDType::BF16;
+  if (!bf16 && anyShm_)
+    std::copy_n(weights_.data() + at, chunk.length, out32_.data() + at);
+  std::span<const uint8_t> payload = bf16 ? asBytes(std::span<const uint16_t>(out16_.subspan(at, chunk.length)))
+                                          : asBytes(std::span<const float>(weights_.subspan(at, chunk.length)));
   for (int dst = 0; dst < world_; ++dst) {
     if (dst == rank_)
       continue;
@@ -282,7 +345,8 @@ void ParamSync::sendWeightChunk(size_t c) {
       std::lock_guard lock(mutex_);
       ++sendsPending_;
     }
-    comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire}, payload,
+    comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire},
+                    shmPeer_[static_cast<size_t>(dst)] ? std::span<const uint8_t>() : payload,
                     [this](bool) {
                       std::lock_guard lock(mutex_);
                       if (--sendsPending_ == 0)
@@ -331,15 +395,18 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
     return p;
   }
   BlockRange chunk = chunkRange(block.length, options_.chunkElements, h.chunkIndex);
-  if (chunk.length * esz != elementBytes) {
+  const size_t expected = shmPeer_[s] ? 0 : chunk.length * esz; // shared memory: a doorbell
+  if (expected != elementBytes) {
     p.verdict = Verdict::Reject;
     p.error = "chunk " + std::to_string(h.chunkIndex) + " carries " + std::to_string(elementBytes) +
-              " bytes, expected " + std::to_string(chunk.length * esz) +
+              " bytes, expected " + std::to_string(expected) +
               " (do all ranks use the same parameter count and chunk size?)";
     return p;
   }
   seen[h.chunkIndex] = 1;
   p.verdict = Verdict::Deliver;
+  if (shmPeer_[s])
+    return p;
   if (grad) {
     p.destination = options_.wire == WireDType::BF16
                         ? asWritableBytes(std::span<uint16_t>(gradInBf16_[s]).subspan(chunk.offset, chunk.length))
@@ -368,7 +435,7 @@ void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
   } else {
     ++weightArrived_[s];
     weightIn_[s][header.chunkIndex] = 1;
-    wake = options_.wire == WireDType::BF16 || weightArrived_[s] == weightSeen_[s].size();
+    wake = options_.wire == WireDType::BF16 || shmPeer_[s] || weightArrived_[s] == weightSeen_[s].size();
   }
   if (wake)
     changed_.notify_all();
@@ -459,6 +526,12 @@ void ParamSync::reduceChunk(size_t c) {
     auto s = static_cast<size_t>(r);
     if (r == rank_)
       return Piece{grad_.data() + own.offset + lo, nullptr};
+    if (shmPeer_[s]) {
+      const uint8_t* at = peerSegment(r) + (own.offset + lo) * wireDTypeSize(options_.wire);
+      if (options_.wire == WireDType::BF16)
+        return Piece{nullptr, reinterpret_cast<const uint16_t*>(at)};
+      return Piece{reinterpret_cast<const float*>(at), nullptr};
+    }
     if (options_.wire == WireDType::BF16)
       return Piece{nullptr, gradInBf16_[s].data() + lo};
     return Piece{gradInF32_[s].data() + lo, nullptr};
@@ -508,7 +581,7 @@ void ParamSync::updateChunk(const BlockUpdater& update, size_t c) {
   if (options_.wire == WireDType::BF16) {
     std::span<float> master(master_.data() + chunk.offset, chunk.length);
     runUpdater([&] { update(master, grad, own.offset + chunk.offset); });
-    f32ToBf16(master, std::span<uint16_t>(weightSendBf16_).subspan(chunk.offset, chunk.length));
+    f32ToBf16(master, out16_.subspan(own.offset + chunk.offset, chunk.length));
   } else {
     runUpdater([&] { update(weights_.subspan(own.offset + chunk.offset, chunk.length), grad, own.offset + chunk.offset); });
   }
@@ -532,29 +605,35 @@ void ParamSync::applyUpdate(const BlockUpdater& update) {
   auto ownWeights = weights_.subspan(own.offset, own.length);
   if (options_.wire == WireDType::BF16) {
     runUpdater([&] { update(master_, sum_, own.offset); });
-    f32ToBf16(master_, weightSendBf16_); // finish() widens it into the own weights
+    f32ToBf16(master_, out16_.subspan(own.offset, own.length)); // finish() widens it into the own weights
   } else {
     runUpdater([&] { update(ownWeights, sum_, own.offset); });
   }
 }
 
-void ParamSync::receiveBf16Weights() {
+void ParamSync::receiveWeights() {
+  const bool bf16 = options_.wire == WireDType::BF16;
+  const size_t esz = wireDTypeSize(options_.wire);
+  const BlockRange own = ownedBlock();
   // The owner runs on what the others receive; widened while its block is
   // on the wire.
-  const BlockRange own = ownedBlock();
-  bf16ToF32(std::span<const uint16_t>(weightSendBf16_), weights_.subspan(own.offset, own.length));
-  // Other owners' chunks are widened as they arrive, while later ones are
-  // still on the wire.
+  if (bf16)
+    bf16ToF32(std::span<const uint16_t>(out16_.subspan(own.offset, own.length)),
+              weights_.subspan(own.offset, own.length));
+  // Chunks that need this thread (widened, or copied out of the owner's
+  // segment) are handled as they arrive, while later ones are still coming;
+  // f32 chunks from a socket are already in place.
+  auto mine = [&](int r) { return r != rank_ && (bf16 || shmPeer_[static_cast<size_t>(r)]); };
   size_t pending = 0;
   for (int r = 0; r < world_; ++r)
-    if (r != rank_)
+    if (mine(r))
       pending += chunksPerBlock_[static_cast<size_t>(r)];
   std::vector<std::pair<int, size_t>> ready;
   while (pending > 0) {
     ready.clear();
     waitFor([&] {
       for (int r = 0; r < world_; ++r)
-        for (size_t c = 0; r != rank_ && c < weightIn_[static_cast<size_t>(r)].size(); ++c)
+        for (size_t c = 0; mine(r) && c < weightIn_[static_cast<size_t>(r)].size(); ++c)
           if (weightIn_[static_cast<size_t>(r)][c] == 1) {
             weightIn_[static_cast<size_t>(r)][c] = 2; // taken
             ready.emplace_back(r, c);
@@ -564,11 +643,26 @@ void ParamSync::receiveBf16Weights() {
     for (auto [r, c] : ready) {
       const BlockRange& b = blocks_[static_cast<size_t>(r)];
       BlockRange chunk = chunkRange(b.length, options_.chunkElements, c);
-      size_t at = b.offset + chunk.offset;
-      bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(at, chunk.length), weights_.subspan(at, chunk.length));
+      const size_t at = b.offset + chunk.offset;
+      auto to = weights_.subspan(at, chunk.length);
+      if (!shmPeer_[static_cast<size_t>(r)]) {
+        bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(at, chunk.length), to);
+        continue;
+      }
+      const uint8_t* from = peerSegment(r) + at * esz;
+      if (bf16)
+        bf16ToF32(std::span<const uint16_t>(reinterpret_cast<const uint16_t*>(from), chunk.length), to);
+      else
+        std::copy_n(reinterpret_cast<const float*>(from), chunk.length, to.data());
     }
     pending -= ready.size();
   }
+  waitFor([this] {
+    for (int r = 0; r < world_; ++r)
+      if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
+        return false;
+    return true;
+  }, false);
 }
 
 void ParamSync::finish(const BlockUpdater& update) {
@@ -582,15 +676,7 @@ void ParamSync::finish(const BlockUpdater& update) {
     applyUpdate(update);
     sendWeights();
   }
-  if (options_.wire == WireDType::BF16)
-    receiveBf16Weights();
-  else
-    waitFor([this] {
-      for (int r = 0; r < world_; ++r)
-        if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
-          return false;
-      return true;
-    }, false);
+  receiveWeights();
   waitSendsDrained();
   {
     std::lock_guard lock(mutex_);

@@ -20,11 +20,21 @@
 // nearest even); each owner keeps f32 master weights for its block and
 // applies the updater to them; every replica, the owner's included, then
 // holds the bf16-rounded weights, so replicas stay identical.
+//
+// Same-host peers (DistConfig::sharedMemory): the elements go through the
+// sender's shared segment (SharedSegment.h), laid out like the flat vector:
+// at block d the sender's gradient piece for owner d, at its own block its
+// new weights, in the wire type. The data frames on the link then carry no
+// elements and only say "chunk c is in my segment"; the receiver sums or
+// copies straight from the sender's mapping. The results are the same bits
+// as on the socket path. Construct a ParamSync after Communicator::connect().
 #pragma once
 
 #include "runtime/dist/BlockLayout.h"
 #include "runtime/dist/Communicator.h"
+#include "runtime/dist/SharedSegment.h"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -94,7 +104,9 @@ private:
   void runUpdater(const std::function<void()>& call);
   void reduceChunk(size_t chunk);
   void applyUpdate(const BlockUpdater& update);
-  void receiveBf16Weights();
+  void receiveWeights();
+  void setUpSharedMemory();
+  const uint8_t* peerSegment(int rank);
   bool covered(size_t begin, size_t end) const;
   void waitFor(const std::function<bool()>& done, bool gradientPhase);
   void waitSendsDrained();
@@ -117,8 +129,18 @@ private:
   std::vector<float> sum_;
   std::vector<float> master_; // bf16 mode: f32 master weights of the own block
   bool masterValid_ = false;
-  std::vector<uint16_t> gradSendBf16_;   // bf16 mode, indexed like the flat vector
-  std::vector<uint16_t> weightSendBf16_; // bf16 mode, own block
+  // bf16 mode, indexed like the flat vector: gradient pieces for the other
+  // owners, and at the own block its new weights. In this iteration's slot
+  // of the own segment when a peer shares memory, else in out16Storage_.
+  std::span<uint16_t> out16_;
+  std::vector<uint16_t> out16Storage_;
+  std::span<float> out32_; // f32 mode with a peer sharing memory: the same in f32
+
+  // Shared memory (SharedSegment.h), by iteration parity.
+  std::vector<uint8_t> shmPeer_; // by rank: the link shares memory
+  bool anyShm_ = false;
+  SegmentMapping ownSlots_[2];
+  std::vector<std::array<SegmentMapping, 2>> peerSlots_; // by rank, mapped on first use
 
   // Receive side: written by the I/O thread through place()/arrived().
   std::vector<std::vector<float>> gradInF32_;     // by source rank, own block

@@ -62,6 +62,13 @@ asio::awaitable<ErrorCode> writeWithin(SocketPtr socket, std::vector<asio::const
   co_return disarm(*state, ec);
 }
 
+asio::awaitable<ErrorCode> waitWithin(SocketPtr socket, asio::socket_base::wait_type what, Clock::time_point deadline) {
+  auto state = armDeadline(socket, deadline, {});
+  ErrorCode ec;
+  co_await socket->async_wait(what, asio::redirect_error(asio::use_awaitable, ec));
+  co_return disarm(*state, ec);
+}
+
 asio::awaitable<ErrorCode> connectWithin(SocketPtr socket, tcp::endpoint endpoint, Clock::time_point deadline) {
   auto state = armDeadline(socket, deadline, {});
   ErrorCode ec;

@@ -38,6 +38,9 @@ asio::awaitable<ErrorCode> readWithin(SocketPtr socket, asio::mutable_buffer buf
                                       std::function<void()> onExpire = {});
 asio::awaitable<ErrorCode> writeWithin(SocketPtr socket, std::vector<asio::const_buffer> buffers,
                                        Clock::time_point deadline, std::function<void()> onExpire = {});
+// Until the socket is readable or writable (for system calls Asio does not
+// wrap, such as sendmsg with a descriptor).
+asio::awaitable<ErrorCode> waitWithin(SocketPtr socket, asio::socket_base::wait_type what, Clock::time_point deadline);
 asio::awaitable<ErrorCode> connectWithin(SocketPtr socket, tcp::endpoint endpoint, Clock::time_point deadline);
 
 // One whole frame with validated header; throws LinkError on timeout, I/O
