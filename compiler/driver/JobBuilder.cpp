@@ -105,6 +105,21 @@ std::optional<Record> firstBatch(data::Pipeline& p, const sema::PipelineSpec& sp
   return b;
 }
 
+// Class indices a loss reads straight from the data are checked where the
+// error can name the file and row, before training starts; otherwise
+// cross_entropy stops the run mid-epoch naming neither.
+void checkLabelsAtSource(const data::Pipeline& p, const ir::Graph& g) {
+  for (const ir::Node& n : g.nodes) {
+    if (n.op != ir::OpKind::CrossEntropy && n.op != ir::OpKind::Nll) continue;
+    const ir::Node& labels = g.node(n.operands[1]);
+    const ir::TensorType& scores = g.type(n.operands[0]);
+    if (labels.op != ir::OpKind::Input || scores.rank() == 0 || !scores.dims.back().isConcrete()) continue;
+    const int64_t classes = scores.dims.back().value;
+    p.checkClassIndices(labels.name, classes,
+                        fmt::format("the job's {} reads it as a class index of {} classes", ir::opName(n.op), classes));
+  }
+}
+
 } // namespace
 
 std::string programHash(const LoadedProgram& program, const SourceManager& sources) {
@@ -162,6 +177,7 @@ std::optional<PreparedJob> prepareJob(const LoadedProgram& program, const Source
     std::optional<ir::Graph> forward =
         sema::elaborateJobGraph(program, *spec, batchFieldTypes(*batch), sema::JobGraphKind::Training, sources, diags);
     if (!forward) return std::nullopt;
+    checkLabelsAtSource(*job.inputs.trainData, *forward);
     ir::Expected<ir::Graph> training = passes::buildTrainingGraph(*forward, "loss");
     if (!training) {
       diags.error(spec->range, fmt::format("cannot differentiate the job's loss: {}", training.error().message));
@@ -182,6 +198,7 @@ std::optional<PreparedJob> prepareJob(const LoadedProgram& program, const Source
       std::optional<ir::Graph> g =
           sema::elaborateJobGraph(program, *spec, batchFieldTypes(*vb), sema::JobGraphKind::Validation, sources, diags);
       if (!g) return std::nullopt;
+      checkLabelsAtSource(*v, *g);
       job.inputs.validationGraph = passes::eliminateDeadCode(*g);
       job.inputs.validationData = std::move(v);
     }

@@ -25,7 +25,7 @@ Tensor rowOf(const Tensor& array, int64_t i) {
 class ArraySource final : public IndexedSource {
 public:
   ArraySource(std::string kind, const std::string& path, NamedTensors arrays)
-      : kind_(std::move(kind)), arrays_(std::make_shared<NamedTensors>(std::move(arrays))) {
+      : kind_(std::move(kind)), path_(path), arrays_(std::make_shared<NamedTensors>(std::move(arrays))) {
     for (const auto& [name, array] : *arrays_) {
       if (array.rank() == 0)
         throw DataError(path, "array '" + name + "'",
@@ -49,8 +49,23 @@ public:
     };
   }
 
+  void checkClassIndices(const std::string& field, int64_t classes, const std::string& why) const override {
+    auto it = std::find_if(arrays_->begin(), arrays_->end(), [&](const auto& a) { return a.first == field; });
+    if (it == arrays_->end()) return;
+    const Tensor& a = it->second;
+    if (a.dtype() != DType::I64 && a.dtype() != DType::I32) return;
+    const int64_t perRow = count_ > 0 ? a.numel() / count_ : 1;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      const int64_t v = a.dtype() == DType::I64 ? a.data<int64_t>()[i] : a.data<int32_t>()[i];
+      if (v < 0 || v >= classes)
+        throw DataError(path_, "array '" + field + "', row " + std::to_string(i / perRow),
+                        "label " + std::to_string(v) + " out of range [0, " + std::to_string(classes) + "): " + why);
+    }
+  }
+
 private:
   std::string kind_;
+  std::string path_;
   std::shared_ptr<const NamedTensors> arrays_;
   int64_t count_ = -1;
 };

@@ -3,6 +3,7 @@
 #include "runtime/data/DataError.h"
 #include "runtime/data/Rng.h"
 
+#include <set>
 #include <utility>
 
 namespace bdl::data {
@@ -84,6 +85,16 @@ std::optional<Record> Pipeline::next() {
 }
 
 std::string Pipeline::describe() const { return root().describeChain(); }
+
+void Pipeline::checkClassIndices(const std::string& field, int64_t classes, const std::string& why) const {
+  static const std::set<std::string_view> passThrough = {"shuffle", "batch", "prefetch", "cache", "repeat"};
+  const Stage* s = &root();
+  while (s->upstream()) {
+    if (!passThrough.count(s->kind())) return;
+    s = s->upstream();
+  }
+  s->checkClassIndices(field, classes, why);
+}
 
 nlohmann::json Pipeline::position() const {
   return {{"format", kPositionFormat}, {"pipeline", describe()}, {"epoch", epoch_},

@@ -66,6 +66,12 @@ public:
   // Records (batches, after batch()) per epoch for this worker, when known
   // without reading data: nullopt after a filter or an endless repeat.
   std::optional<int64_t> epochLength() const { return root().passLength(); }
+  // Checks integer field `field` against [0, classes) at the source, before
+  // any record is read, when every stage passes the source's records on
+  // unchanged and all of them (no map, filter, take, skip or one_hot in
+  // between: a map may rewrite the field, a filter may drop the bad rows).
+  // Throws DataError naming the file and row; otherwise does nothing.
+  void checkClassIndices(const std::string& field, int64_t classes, const std::string& why) const;
 
   // The exact position (epoch, and every stage's state including shuffle RNG
   // state) as JSON. restore() on an identically built pipeline continues

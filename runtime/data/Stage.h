@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace bdl::data {
@@ -45,6 +46,13 @@ public:
   // Records (or batches) one pass yields, when known without reading data
   // (a filter makes it unknown). Default: the upstream's.
   virtual std::optional<int64_t> passLength() const { return upstream_ ? upstream_->passLength() : std::nullopt; }
+
+  // Sources whose records are in memory (npy, npz) check that integer field
+  // `field` holds class indices in [0, classes) and throw DataError naming
+  // the file and row otherwise; `why` says where `classes` comes from.
+  // Default: nothing to check. Pipeline::checkClassIndices decides when
+  // the source's values are the ones the job will see.
+  virtual void checkClassIndices(const std::string& field, int64_t classes, const std::string& why) const {}
 
   Stage* upstream() const { return upstream_.get(); }
   // "idx |> map |> shuffle |> batch"

@@ -68,3 +68,29 @@ TEST(SyntheticSource, DeterministicAndSeedDependent) {
       }
   EXPECT_THROW(syntheticSource({.shape = {2}, .classes = 0, .count = 1}), DataError);
 }
+
+TEST(NpzSource, ClassIndicesAreCheckedAtTheSourceWhenStagesPassThemOn) {
+  // y = 0, 1, 5, 2: row 2 is out of range for 3 classes.
+  Tensor y(DType::I64, {4});
+  const int64_t labels[] = {0, 1, 5, 2};
+  std::copy(std::begin(labels), std::end(labels), y.data<int64_t>());
+  TempDir dir;
+  const std::string path = dir.file("labels.npz");
+  writeNpz(path, {{"x", Tensor(DType::F32, {4, 2})}, {"y", y}});
+
+  Pipeline plain(npzSource(path));
+  plain.shuffle(4, 1).batch(2).prefetch(2);
+  std::string e = dataErrorOf([&] { plain.checkClassIndices("y", 3, "3 classes"); });
+  EXPECT_NE(e.find("labels.npz: array 'y', row 2: label 5 out of range [0, 3): 3 classes"), std::string::npos) << e;
+  EXPECT_NO_THROW(plain.checkClassIndices("y", 6, "6 classes"));
+  EXPECT_NO_THROW(plain.checkClassIndices("x", 1, "a float field is not a class index"));
+
+  // A map may rewrite the labels and a filter may drop the bad row: the
+  // source's values are not what the job sees, so nothing is checked there.
+  Pipeline mapped(npzSource(path));
+  mapped.map([](Record r) { return r; }).batch(2);
+  EXPECT_NO_THROW(mapped.checkClassIndices("y", 3, "3 classes"));
+  Pipeline filtered(npzSource(path));
+  filtered.filter([](const Record&) { return true; }).batch(2);
+  EXPECT_NO_THROW(filtered.checkClassIndices("y", 3, "3 classes"));
+}
