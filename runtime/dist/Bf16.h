@@ -23,6 +23,9 @@ inline float bf16ToF32(uint16_t value) { return std::bit_cast<float>(static_cast
 // Bulk forms; out.size() must equal in.size().
 void f32ToBf16(std::span<const float> in, std::span<uint16_t> out);
 void bf16ToF32(std::span<const uint16_t> in, std::span<float> out);
+// Both at once: out = f32ToBf16(in), rounded = bf16ToF32(out), one pass
+// over memory instead of two.
+void f32ToBf16Rounded(std::span<const float> in, std::span<uint16_t> out, std::span<float> rounded);
 // acc[i] += bf16ToF32(in[i])
 void accumulateBf16(std::span<float> acc, std::span<const uint16_t> in);
 

@@ -67,6 +67,11 @@ public:
   // Communicator keeps the descriptors; SharedSegment.h says how to use them.
   int ownSegmentFd() const;
   int peerSegmentFd(int rank) const;
+  // The slot of the own segment (SharedSegment.h) for the next collective
+  // that uses it: 0, 1, 0, ... Every rank claims in the same order, so a
+  // peer's slot is the same number, and a collective never writes where
+  // the one before it may still be read.
+  int claimSegmentSlot();
   // A sink's state changed: links paused on Wait re-ask place().
   void wakeWaitingReaders();
   // Fails the job naming `rank` (-1: none) and tells every peer. First

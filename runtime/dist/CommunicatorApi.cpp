@@ -158,6 +158,11 @@ int Communicator::peerSegmentFd(int rank) const {
   return impl_->peerSegments[static_cast<size_t>(rank)].get();
 }
 
+int Communicator::claimSegmentSlot() {
+  impl_->segmentSlot = 1 - impl_->segmentSlot;
+  return impl_->segmentSlot;
+}
+
 uint64_t Communicator::nextIterationNumber() { return ++impl_->iterationCounter; }
 
 void Communicator::wakeWaitingReaders() {

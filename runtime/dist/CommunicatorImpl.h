@@ -108,6 +108,7 @@ public:
   }
   UniqueFd ownSegment;                 // this rank's, shared with same-host peers
   bool ownSegmentTried = false;
+  int segmentSlot = 1;                 // the last claimed (caller's thread only)
   std::vector<UniqueFd> peerSegments;  // by rank; set before connect() returns
   bool shuttingDown = false;
   bool connected = false;

@@ -82,7 +82,6 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
   gradSent_.resize(W);
   gradSeen_.resize(W);
   weightSeen_.resize(W);
-  weightIn_.resize(W);
   gradArrived_.assign(W, 0);
   weightArrived_.assign(W, 0);
   (bf16 ? gradInBf16_.resize(W) : gradInF32_.resize(W));
@@ -94,7 +93,6 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
     gradSent_[r].assign(chunksPerBlock_[r], 0);
     gradSeen_[r].assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
     weightSeen_[r].assign(chunksPerBlock_[r], 0);
-    weightIn_[r].assign(chunksPerBlock_[r], 0);
     if (shmPeer_[r])
       continue; // its pieces are read from its segment
     socketPeer = true;
@@ -133,7 +131,7 @@ ParamSync::~ParamSync() {
 void ParamSync::setUpSharedMemory() {
   const auto W = static_cast<size_t>(world_);
   shmPeer_.assign(W, 0);
-  peerSlots_.resize(W);
+  peerSegments_.resize(W);
   const size_t bytes = paramCount_ * wireDTypeSize(options_.wire);
   const int fd = comm_.ownSegmentFd();
   if (bytes == 0 || fd < 0)
@@ -141,26 +139,41 @@ void ParamSync::setUpSharedMemory() {
   for (size_t r = 0; r < W; ++r)
     if (static_cast<int>(r) != rank_ && comm_.peerSegmentFd(static_cast<int>(r)) >= 0)
       shmPeer_[r] = 1, anyShm_ = true;
-  if (!anyShm_)
-    return;
+}
+
+void ParamSync::mapOwnSegment() {
+  // The slot is taken at the first iteration, not at construction: a
+  // ParamSync that never steps must not make two others share a slot.
+  slot_ = comm_.claimSegmentSlot();
+  const size_t bytes = paramCount_ * wireDTypeSize(options_.wire);
+  const size_t offset = static_cast<size_t>(slot_) * kSegmentSlotStride;
+  const int fd = comm_.ownSegmentFd();
   std::string error = bytes > kSegmentSlotStride ? "the parameters do not fit in a slot of the shared segment"
-                                                 : growSegment(fd, kSegmentSlotStride + bytes);
-  for (size_t slot = 0; slot < 2 && error.empty(); ++slot)
-    error = ownSlots_[slot].map(fd, slot * kSegmentSlotStride, bytes, true);
+                                                 : growSegment(fd, offset + bytes);
+  if (error.empty())
+    error = ownSegment_.map(fd, offset, bytes, true);
   if (!error.empty()) {
     // The peers would wait for frames this rank can never send.
     comm_.reportFailure(rank_, comm_.describePeer(rank_) + ": shared memory for parameter sync: " + error);
-    checkUsable();
+    active_ = false;
+    throwFailure();
   }
+  uint8_t* out = ownSegment_.data();
+  if (options_.wire == WireDType::BF16)
+    out16_ = {reinterpret_cast<uint16_t*>(out), paramCount_};
+  else
+    out32_ = {reinterpret_cast<float*>(out), paramCount_};
 }
 
 const uint8_t* ParamSync::peerSegment(int r) {
-  auto& slot = peerSlots_[static_cast<size_t>(r)][iteration_ % 2];
-  if (!slot.mapped()) {
+  auto& view = peerSegments_[static_cast<size_t>(r)];
+  if (!view.mapped()) {
     // Mapped when first needed: the peer has grown its segment before its
-    // first data frame said something is in it.
+    // first data frame said something is in it. Every rank claims slots in
+    // the same order, so the peer's slot is this rank's.
     const size_t bytes = paramCount_ * wireDTypeSize(options_.wire);
-    std::string error = slot.map(comm_.peerSegmentFd(r), (iteration_ % 2) * kSegmentSlotStride, bytes, false);
+    std::string error =
+        view.map(comm_.peerSegmentFd(r), static_cast<size_t>(slot_) * kSegmentSlotStride, bytes, false);
     if (!error.empty()) {
       comm_.reportFailure(r, comm_.describePeer(r) + ": cannot map its shared segment: " + error);
       waitSendsDrained();
@@ -168,7 +181,7 @@ const uint8_t* ParamSync::peerSegment(int r) {
       throwFailure();
     }
   }
-  return slot.data();
+  return view.data();
 }
 
 std::vector<BlockRange> ParamSync::ownedChunks() const {
@@ -220,22 +233,20 @@ void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
       std::fill(s.begin(), s.end(), 0);
     for (auto& s : weightSeen_)
       std::fill(s.begin(), s.end(), 0);
-    for (auto& s : weightIn_)
-      std::fill(s.begin(), s.end(), 0);
     std::fill(gradArrived_.begin(), gradArrived_.end(), 0);
     std::fill(piecesIn_.begin(), piecesIn_.end(), 0);
+    reducible_.clear();
+    if (world_ == 1) // nothing to wait for
+      for (size_t c = 0; c < piecesIn_.size(); ++c)
+        reducible_.push_back(c);
+    weightsToTake_.clear();
     weightsOpen_ = false;
     std::fill(weightArrived_.begin(), weightArrived_.end(), 0);
     lastProgress_ = Clock::now();
     active_ = true;
   }
-  if (anyShm_) {
-    uint8_t* out = ownSlots_[iteration_ % 2].data();
-    if (options_.wire == WireDType::BF16)
-      out16_ = {reinterpret_cast<uint16_t*>(out), paramCount_};
-    else
-      out32_ = {reinterpret_cast<float*>(out), paramCount_};
-  }
+  if (anyShm_ && slot_ < 0)
+    mapOwnSegment();
   // Frames of this iteration that arrived early are waiting in their sockets.
   comm_.wakeWaitingReaders();
 }
@@ -324,20 +335,27 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
                   });
 }
 
-void ParamSync::sendWeights() {
-  for (size_t c = 0; c < chunksPerBlock_[static_cast<size_t>(rank_)]; ++c)
-    sendWeightChunk(c);
+void ParamSync::produceWeightChunk(size_t c) {
+  // Each owner's new weights, in the wire type, where every peer takes
+  // them: the own segment or the send buffer. In bf16 the owner keeps the
+  // rounded values too (replicas stay identical), in the same pass.
+  const BlockRange own = ownedBlock();
+  const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
+  const size_t at = own.offset + chunk.offset;
+  if (options_.wire == WireDType::BF16)
+    f32ToBf16Rounded(std::span<const float>(master_).subspan(chunk.offset, chunk.length),
+                     out16_.subspan(at, chunk.length), weights_.subspan(at, chunk.length));
+  else if (anyShm_)
+    std::copy_n(weights_.data() + at, chunk.length, out32_.data() + at);
 }
 
 void ParamSync::sendWeightChunk(size_t c) {
   const BlockRange own = ownedBlock();
   BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
   const size_t at = own.offset + chunk.offset;
-  const bool bf16 = options_.wire == WireDType::BF16;
-  if (!bf16 && anyShm_)
-    std::copy_n(weights_.data() + at, chunk.length, out32_.data() + at);
-  std::span<const uint8_t> payload = bf16 ? asBytes(std::span<const uint16_t>(out16_.subspan(at, chunk.length)))
-                                          : asBytes(std::span<const float>(weights_.subspan(at, chunk.length)));
+  std::span<const uint8_t> payload = options_.wire == WireDType::BF16
+                                         ? asBytes(std::span<const uint16_t>(out16_.subspan(at, chunk.length)))
+                                         : asBytes(std::span<const float>(weights_.subspan(at, chunk.length)));
   for (int dst = 0; dst < world_; ++dst) {
     if (dst == rank_)
       continue;
@@ -432,10 +450,14 @@ void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
   if (type == FrameType::GradChunk) {
     ++gradArrived_[s];
     wake = ++piecesIn_[header.chunkIndex] == static_cast<uint32_t>(world_ - 1); // place() checked the index
+    if (wake)
+      reducible_.push_back(header.chunkIndex);
   } else {
     ++weightArrived_[s];
-    weightIn_[s][header.chunkIndex] = 1;
-    wake = options_.wire == WireDType::BF16 || shmPeer_[s] || weightArrived_[s] == weightSeen_[s].size();
+    const bool take = options_.wire == WireDType::BF16 || shmPeer_[s]; // widened or copied by the caller
+    if (take)
+      weightsToTake_.emplace_back(src, header.chunkIndex);
+    wake = take || weightArrived_[s] == weightSeen_[s].size();
   }
   if (wake)
     changed_.notify_all();
@@ -548,26 +570,24 @@ void ParamSync::reduceChunk(size_t c) {
 void ParamSync::reduceOwnBlock(const BlockUpdater* updateEach) {
   // Each chunk of the own block is summed as soon as its W-1 remote pieces
   // are in, while the other chunks are still on the wire; with updateEach,
-  // also updated and sent back out at once.
+  // also updated and sent back out at once. (Interleaving the sends with
+  // the sums, so that a piece is read soon after its sender wrote it, was
+  // slower on one host: the lines then move between the cores' caches.)
   const size_t chunks = chunksPerBlock_[static_cast<size_t>(rank_)];
-  const uint32_t needed = static_cast<uint32_t>(world_ - 1);
-  std::vector<uint8_t> reduced(chunks, 0);
   size_t done = 0;
   std::vector<size_t> ready;
   while (done < chunks) {
     ready.clear();
     waitFor([&] {
-      for (size_t c = 0; c < chunks; ++c)
-        if (!reduced[c] && piecesIn_[c] == needed)
-          ready.push_back(c);
+      ready.swap(reducible_);
       return !ready.empty();
     }, true);
     for (size_t c : ready) {
       reduceChunk(c);
-      reduced[c] = 1;
       ++done;
       if (updateEach) {
         updateChunk(*updateEach, c);
+        produceWeightChunk(c);
         sendWeightChunk(c);
       }
     }
@@ -581,7 +601,6 @@ void ParamSync::updateChunk(const BlockUpdater& update, size_t c) {
   if (options_.wire == WireDType::BF16) {
     std::span<float> master(master_.data() + chunk.offset, chunk.length);
     runUpdater([&] { update(master, grad, own.offset + chunk.offset); });
-    f32ToBf16(master, out16_.subspan(own.offset + chunk.offset, chunk.length));
   } else {
     runUpdater([&] { update(weights_.subspan(own.offset + chunk.offset, chunk.length), grad, own.offset + chunk.offset); });
   }
@@ -602,81 +621,65 @@ void ParamSync::applyUpdate(const BlockUpdater& update) {
   const BlockRange own = ownedBlock();
   if (own.length == 0)
     return;
-  auto ownWeights = weights_.subspan(own.offset, own.length);
-  if (options_.wire == WireDType::BF16) {
+  if (options_.wire == WireDType::BF16)
     runUpdater([&] { update(master_, sum_, own.offset); });
-    f32ToBf16(master_, out16_.subspan(own.offset, own.length)); // finish() widens it into the own weights
-  } else {
-    runUpdater([&] { update(ownWeights, sum_, own.offset); });
-  }
+  else
+    runUpdater([&] { update(weights_.subspan(own.offset, own.length), sum_, own.offset); });
 }
 
-void ParamSync::receiveWeights() {
-  const bool bf16 = options_.wire == WireDType::BF16;
-  const size_t esz = wireDTypeSize(options_.wire);
-  const BlockRange own = ownedBlock();
-  // The owner runs on what the others receive; widened while its block is
-  // on the wire.
-  if (bf16)
-    bf16ToF32(std::span<const uint16_t>(out16_.subspan(own.offset, own.length)),
-              weights_.subspan(own.offset, own.length));
+size_t ParamSync::takeWeights() {
   // Chunks that need this thread (widened, or copied out of the owner's
-  // segment) are handled as they arrive, while later ones are still coming;
-  // f32 chunks from a socket are already in place.
-  auto mine = [&](int r) { return r != rank_ && (bf16 || shmPeer_[static_cast<size_t>(r)]); };
-  size_t pending = 0;
-  for (int r = 0; r < world_; ++r)
-    if (mine(r))
-      pending += chunksPerBlock_[static_cast<size_t>(r)];
+  // segment); f32 chunks from a socket are already in place.
   std::vector<std::pair<int, size_t>> ready;
-  while (pending > 0) {
-    ready.clear();
-    waitFor([&] {
-      for (int r = 0; r < world_; ++r)
-        for (size_t c = 0; mine(r) && c < weightIn_[static_cast<size_t>(r)].size(); ++c)
-          if (weightIn_[static_cast<size_t>(r)][c] == 1) {
-            weightIn_[static_cast<size_t>(r)][c] = 2; // taken
-            ready.emplace_back(r, c);
-          }
-      return !ready.empty();
-    }, false);
-    for (auto [r, c] : ready) {
-      const BlockRange& b = blocks_[static_cast<size_t>(r)];
-      BlockRange chunk = chunkRange(b.length, options_.chunkElements, c);
-      const size_t at = b.offset + chunk.offset;
-      auto to = weights_.subspan(at, chunk.length);
-      if (!shmPeer_[static_cast<size_t>(r)]) {
-        bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(at, chunk.length), to);
-        continue;
-      }
-      const uint8_t* from = peerSegment(r) + at * esz;
-      if (bf16)
-        bf16ToF32(std::span<const uint16_t>(reinterpret_cast<const uint16_t*>(from), chunk.length), to);
-      else
-        std::copy_n(reinterpret_cast<const float*>(from), chunk.length, to.data());
-    }
-    pending -= ready.size();
-  }
-  waitFor([this] {
-    for (int r = 0; r < world_; ++r)
-      if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
-        return false;
-    return true;
+  waitFor([&] {
+    ready.swap(weightsToTake_);
+    return !ready.empty();
   }, false);
+  const size_t esz = wireDTypeSize(options_.wire);
+  for (auto [r, c] : ready) {
+    const BlockRange& b = blocks_[static_cast<size_t>(r)];
+    BlockRange chunk = chunkRange(b.length, options_.chunkElements, c);
+    const size_t at = b.offset + chunk.offset;
+    auto to = weights_.subspan(at, chunk.length);
+    if (!shmPeer_[static_cast<size_t>(r)]) {
+      bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(at, chunk.length), to);
+      continue;
+    }
+    const uint8_t* from = peerSegment(r) + at * esz;
+    if (options_.wire == WireDType::BF16)
+      bf16ToF32(std::span<const uint16_t>(reinterpret_cast<const uint16_t*>(from), chunk.length), to);
+    else
+      std::copy_n(reinterpret_cast<const float*>(from), chunk.length, to.data());
+  }
+  return ready.size();
 }
 
 void ParamSync::finish(const BlockUpdater& update) {
   if (!active_)
     throw DistError("ParamSync::finish() without begin()");
   gradientReady(0, paramCount_); // whatever was not marked yet is final now
+  size_t toTake = 0;
+  for (int r = 0; r < world_; ++r)
+    if (r != rank_ && (options_.wire == WireDType::BF16 || shmPeer_[static_cast<size_t>(r)]))
+      toTake += chunksPerBlock_[static_cast<size_t>(r)];
   if (options_.updateEachChunk) {
     reduceOwnBlock(&update); // updates and sends chunk by chunk
   } else {
     reduceOwnBlock(nullptr);
     applyUpdate(update);
-    sendWeights();
+    for (size_t c = 0; c < chunksPerBlock_[static_cast<size_t>(rank_)]; ++c) {
+      produceWeightChunk(c);
+      sendWeightChunk(c);
+    }
   }
-  receiveWeights();
+  while (toTake > 0)
+    toTake -= takeWeights();
+  waitFor([this] {
+    for (int r = 0; r < world_; ++r)
+      if (r != rank_ && weightArrived_[static_cast<size_t>(r)] < weightSeen_[static_cast<size_t>(r)].size())
+        return false;
+    return true;
+  }, false);
   waitSendsDrained();
   {
     std::lock_guard lock(mutex_);

@@ -97,15 +97,16 @@ private:
   void peerDeparted(int rank) override;
 
   void sendGradChunk(int dst, size_t chunk);
-  void sendWeights();
+  void produceWeightChunk(size_t chunk);
   void sendWeightChunk(size_t chunk);
+  size_t takeWeights();
   void reduceOwnBlock(const BlockUpdater* updateEach);
   void updateChunk(const BlockUpdater& update, size_t chunk);
   void runUpdater(const std::function<void()>& call);
   void reduceChunk(size_t chunk);
   void applyUpdate(const BlockUpdater& update);
-  void receiveWeights();
   void setUpSharedMemory();
+  void mapOwnSegment();
   const uint8_t* peerSegment(int rank);
   bool covered(size_t begin, size_t end) const;
   void waitFor(const std::function<bool()>& done, bool gradientPhase);
@@ -136,11 +137,16 @@ private:
   std::vector<uint16_t> out16Storage_;
   std::span<float> out32_; // f32 mode with a peer sharing memory: the same in f32
 
-  // Shared memory (SharedSegment.h), by iteration parity.
+  // Shared memory (SharedSegment.h), in the slot claimed at the first
+  // iteration. A layout reused from one iteration to the next is safe: a
+  // rank rewrites its segment only after every peer has read it (gradients
+  // once the owner's weights came back, weights once every peer's next
+  // gradients arrived).
   std::vector<uint8_t> shmPeer_; // by rank: the link shares memory
   bool anyShm_ = false;
-  SegmentMapping ownSlots_[2];
-  std::vector<std::array<SegmentMapping, 2>> peerSlots_; // by rank, mapped on first use
+  int slot_ = -1;
+  SegmentMapping ownSegment_;
+  std::vector<SegmentMapping> peerSegments_; // by rank, mapped on first use
 
   // Receive side: written by the I/O thread through place()/arrived().
   std::vector<std::vector<float>> gradInF32_;     // by source rank, own block
@@ -153,10 +159,11 @@ private:
   uint64_t iteration_ = 0;
   std::vector<std::vector<uint8_t>> gradSeen_;   // by source, by chunk of own block
   std::vector<std::vector<uint8_t>> weightSeen_; // by owner, by chunk of its block
-  std::vector<std::vector<uint8_t>> weightIn_;   // same: 1 arrived, 2 taken for widening (bf16)
   std::vector<size_t> gradArrived_;              // by source
   std::vector<size_t> weightArrived_;            // by owner
   std::vector<uint32_t> piecesIn_;               // by chunk of own block: remote pieces arrived
+  std::vector<size_t> reducible_;                // chunks of own block with every piece in, not yet taken
+  std::vector<std::pair<int, size_t>> weightsToTake_; // (owner, chunk) to widen or copy, not yet taken
   // The whole gradient is marked ready: weight chunks may land in weights_
   // (before that, backward may still read them; early ones wait in the socket).
   bool weightsOpen_ = false;

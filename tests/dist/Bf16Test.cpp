@@ -74,12 +74,16 @@ TEST(Bf16, MatchesOracleOnRandomAndEdgeBitPatterns) {
   for (uint32_t hiBits = 0; hiBits < 0x10000; hiBits += 7) // every neighbourhood of a tie
     for (uint32_t low : {0x7FFFu, 0x8000u, 0x8001u, 0x0000u, 0xFFFFu})
       in.push_back(floatOf((hiBits << 16) | low));
-  std::vector<uint16_t> bulk(in.size());
+  std::vector<uint16_t> bulk(in.size()), fused(in.size());
+  std::vector<float> rounded(in.size());
   f32ToBf16(in, bulk);
+  f32ToBf16Rounded(in, fused, rounded);
   for (size_t i = 0; i < in.size(); ++i) {
     uint16_t want = oracle(in[i]);
     ASSERT_EQ(f32ToBf16(in[i]), want) << "bits " << std::hex << bitsOf(in[i]);
     ASSERT_EQ(bulk[i], want) << "bulk, bits " << std::hex << bitsOf(in[i]);
+    ASSERT_EQ(fused[i], want) << "fused, bits " << std::hex << bitsOf(in[i]);
+    ASSERT_EQ(bitsOf(rounded[i]), uint32_t{want} << 16) << "fused widening, bits " << std::hex << bitsOf(in[i]);
   }
 }
 
