@@ -7,9 +7,11 @@
 //
 //   bench_param_sync [--sizes 1000000,10000000,25000000] [--worlds 2,4]
 //                    [--wires f32,bf16] [--iters 10] [--warmup 2] [--chunk 262144]
-//                    [--stat median|min] [--tcp] [--each-chunk] [--json]
-// --tcp keeps same-host links on loopback TCP (DistConfig::localLinks off)
-// instead of Unix sockets, as gloo does. --each-chunk sets
+//                    [--stat median|min] [--tcp | --socket] [--each-chunk] [--json]
+// Same-host links share memory by default (DistConfig::sharedMemory: the
+// data goes through memfd segments, the Unix socket carries control frames).
+// --socket keeps the data on the Unix sockets (sharedMemory off); --tcp keeps
+// the links on loopback TCP (localLinks off), as gloo does. --each-chunk sets
 // ParamSyncOptions::updateEachChunk (the all-gather overlaps the reduce).
 // On a shared machine the fastest iteration says more about what the code
 // can do than the median, which follows the other load.
@@ -42,6 +44,7 @@ struct Options {
   bool json = false;
   bool minimum = false; // report the fastest iteration instead of the median
   bool tcp = false;
+  bool socket = false;
   bool eachChunk = false;
 };
 
@@ -95,19 +98,21 @@ Options parse(int argc, char** argv) {
       o.eachChunk = true;
     } else if (a == "--tcp") {
       o.tcp = true;
+    } else if (a == "--socket") {
+      o.socket = true;
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: bench_param_sync [--sizes N,...] [--worlds W,...] [--wires f32,bf16] [--iters K] "
-                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp] [--each-chunk] [--json]\n");
+                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp | --socket] [--each-chunk] [--json]\n");
       std::exit(2);
     }
   }
   return o;
 }
 
-DistConfig configFor(int rank, int world, uint16_t port, bool tcp) {
+DistConfig configFor(int rank, int world, uint16_t port, const Options& o) {
   DistConfig c;
   c.rank = rank;
   c.worldSize = world;
@@ -115,7 +120,8 @@ DistConfig configFor(int rank, int world, uint16_t port, bool tcp) {
   c.jobToken = "bench-token";
   c.bdlcVersion = "bench";
   c.timeout = std::chrono::seconds(60);
-  c.localLinks = !tcp;
+  c.localLinks = !o.tcp;
+  c.sharedMemory = !o.tcp && !o.socket;
   return c;
 }
 
@@ -167,7 +173,7 @@ double runConfig(int world, size_t P, WireDType wire, const Options& o) {
       if (::read(fds[0], &port, sizeof port) != sizeof port)
         _exit(3);
       try {
-        Communicator comm(configFor(r, world, port, o.tcp));
+        Communicator comm(configFor(r, world, port, o));
         comm.connect();
         runRank(comm, P, wire, o);
       } catch (const DistError& e) {
@@ -182,7 +188,7 @@ double runConfig(int world, size_t P, WireDType wire, const Options& o) {
   }
   double result = -1;
   try {
-    Communicator comm(configFor(0, world, 0, o.tcp));
+    Communicator comm(configFor(0, world, 0, o));
     uint16_t port = comm.coordinatorPort();
     for (int fd : portPipes)
       if (::write(fd, &port, sizeof port) != sizeof port)

@@ -6,12 +6,14 @@ sizes, one process per rank on loopback. Prints both medians and the ratio
 
     bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
         [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10] \
-        [--stat median|min] [--rounds N] [--tcp] [--each-chunk]
+        [--stat median|min] [--rounds N] [--socket | --tcp] [--each-chunk]
 
 --stat min takes each side's fastest iteration, --rounds N alternates the
 two sides N times and prints every round plus the median of the rounds:
 on a shared machine both help tell the code apart from the other load.
-bdl runs same-host links on Unix sockets unless --tcp.
+bdl's same-host links share memory (memfd segments, the Unix socket only
+carries control frames) unless --socket (data on the Unix sockets) or --tcp
+(loopback TCP, as gloo). gloo always uses TCP loopback.
 
 gloo all-reduces f32 only; bdl's bf16 row is compared with the same f32 gloo
 time, which is the comparison issue 6 asks for (bf16 on the wire vs gloo).
@@ -79,20 +81,25 @@ def main():
     ap.add_argument("--each-chunk", action="store_true",
                     help="ParamSyncOptions::updateEachChunk: the all-gather overlaps the reduce-scatter")
     ap.add_argument("--tcp", action="store_true",
-                    help="bdl's same-host links on loopback TCP, as gloo's, instead of Unix sockets")
+                    help="bdl's same-host links on loopback TCP, as gloo's, instead of shared memory")
+    ap.add_argument("--socket", action="store_true",
+                    help="bdl's same-host data on the Unix sockets instead of shared memory")
     args = ap.parse_args()
     if not os.access(args.bench, os.X_OK):
         sys.exit(f"compare_torch_gloo: {args.bench} is not an executable; build bench_param_sync first")
     worlds = [int(w) for w in args.worlds.split(",")]
     sizes = [int(s) for s in args.sizes.split(",")]
     ratios = {}
+    path = "loopback TCP" if args.tcp else "Unix sockets" if args.socket else "shared memory"
+    print(f"bdl same-host data path: {path}; gloo: TCP loopback", flush=True)
     print(f"{'round':>5} {'world':>5} {'floats':>10} {'wire':>5} {'bdl ms':>10} {'gloo ms':>10} {'bdl GB/s':>9} "
           f"{'gloo/bdl':>9}   ({args.stat})")
     for rnd in range(args.rounds):
         out = subprocess.run(
             [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
              "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"]
-            + (["--tcp"] if args.tcp else []) + (["--each-chunk"] if args.each_chunk else []),
+            + (["--tcp"] if args.tcp else []) + (["--socket"] if args.socket else [])
+            + (["--each-chunk"] if args.each_chunk else []),
             check=True, capture_output=True, text=True).stdout
         bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
         for world in worlds:
