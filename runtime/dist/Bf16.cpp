@@ -13,6 +13,7 @@ inline uint16_t narrow(float x) {
 }
 } // namespace
 
+BDL_WIDE_LOOP
 void f32ToBf16(std::span<const float> in, std::span<uint16_t> out) {
   const float* src = in.data();
   uint16_t* dst = out.data();
@@ -20,6 +21,7 @@ void f32ToBf16(std::span<const float> in, std::span<uint16_t> out) {
     dst[i] = narrow(src[i]);
 }
 
+BDL_WIDE_LOOP
 void f32ToBf16Rounded(std::span<const float> in, std::span<uint16_t> out, std::span<float> rounded) {
   const float* src = in.data();
   uint16_t* dst = out.data();
@@ -31,11 +33,13 @@ void f32ToBf16Rounded(std::span<const float> in, std::span<uint16_t> out, std::s
   }
 }
 
+BDL_WIDE_LOOP
 void bf16ToF32(std::span<const uint16_t> in, std::span<float> out) {
   for (size_t i = 0, n = in.size(); i < n; ++i)
     out[i] = bf16ToF32(in[i]);
 }
 
+BDL_WIDE_LOOP
 void accumulateBf16(std::span<float> acc, std::span<const uint16_t> in) {
   for (size_t i = 0, n = in.size(); i < n; ++i)
     acc[i] += bf16ToF32(in[i]);

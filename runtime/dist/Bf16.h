@@ -8,6 +8,16 @@
 #include <cstdint>
 #include <span>
 
+// For loops that touch every element of a parameter sync: on CPUs with
+// AVX-512 a second, wider copy is picked at load time. Only for loops whose
+// results cannot depend on the width (integer work, or float operations
+// done elementwise in the same order), so every rank gets the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define BDL_WIDE_LOOP __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define BDL_WIDE_LOOP
+#endif
+
 namespace bdl::dist {
 
 inline uint16_t f32ToBf16(float value) {

@@ -43,6 +43,7 @@ void addOne(float* sum, const A* a, size_t n) {
     sum[i] += widen(a[i]);
 }
 
+BDL_WIDE_LOOP
 void sumFirstTwo(float* sum, Piece a, Piece b, size_t n) {
   if (a.f32 && b.f32)
     addTwo(sum, a.f32, b.f32, n);
@@ -54,6 +55,7 @@ void sumFirstTwo(float* sum, Piece a, Piece b, size_t n) {
     addTwo(sum, a.bf16, b.bf16, n);
 }
 
+BDL_WIDE_LOOP
 void addPiece(float* sum, Piece p, size_t n) {
   if (p.f32)
     addOne(sum, p.f32, n);
