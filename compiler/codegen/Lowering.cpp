@@ -140,6 +140,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     for (ValueId o : outputs) arena(o);
     p.steps.push_back(Step{std::move(label), std::move(nodes), std::move(inputs), std::move(outputs), false, std::move(fn)});
   };
+  std::optional<ConvOptions> convOptions; // the host target is looked up at the first convolution
   auto matOperand = [&](ValueId v) {
     if (folded[v]) return MatOperand{g.node(v).operands[0], true};
     return MatOperand{v, false};
@@ -198,8 +199,11 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     case OpKind::Conv2d:
     case OpKind::Conv2dGradInput:
     case OpKind::Conv2dGradWeight:
-      fast = dnnlConv(res->dnnl, g, id);
-      engine = "onednn";
+      if (!convOptions) convOptions = ConvOptions{options.cacheDir, hostTarget()};
+      if (std::optional<ConvStep> conv = dnnlConv(res->dnnl, g, id, *convOptions)) {
+        fast = std::move(conv->run);
+        engine = conv->choice;
+      }
       break;
     case OpKind::MaxPool2d:
     case OpKind::MaxPool2dGrad:
