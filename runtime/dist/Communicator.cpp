@@ -239,20 +239,22 @@ asio::awaitable<bool> Communicator::Impl::readChunk(Peer& peer, FrameType type, 
     ErrorCode ignored;
     co_await progressSignal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
-  // Shared-memory links send no elements: the frame only says they are in
-  // the sender's segment.
-  if (!destination.empty())
-    ec = co_await readWithin(peer.socket, asio::buffer(destination.data(), destination.size()),
-                             Clock::now() + timeout(), silent);
+  ec = co_await readWithin(peer.socket, asio::buffer(destination.data(), destination.size()),
+                           Clock::now() + timeout(), silent);
+  std::string invalid;
   {
     std::lock_guard lock(sinkMutex);
     if (!ec && sink)
-      sink->arrived(peer.rank, type, ch);
+      invalid = sink->arrived(peer.rank, type, ch);
     --deliveriesInFlight;
   }
   sinkIdle.notify_all();
   if (ec) {
     linkError(peer, ec, "reading from");
+    co_return false;
+  }
+  if (!invalid.empty()) {
+    failPeer(peer, "sent an invalid data frame (" + invalid + "); link closed");
     co_return false;
   }
   co_return true;

@@ -24,8 +24,10 @@ public:
   // iteration not begun yet; the transport stops reading that link (TCP
   // pushes back on the sender) until wakeWaitingReaders() is called.
   virtual Placement place(int sourceRank, FrameType type, const ChunkHeader& header, size_t elementBytes) = 0;
-  // The destination returned by place() is now filled.
-  virtual void arrived(int sourceRank, FrameType type, const ChunkHeader& header) = 0;
+  // The destination returned by place() is now filled. A non-empty result
+  // says what is wrong with what arrived: the link is closed and the job
+  // fails naming the sender, as for Reject.
+  virtual std::string arrived(int sourceRank, FrameType type, const ChunkHeader& header) = 0;
   // The job failed (Communicator::failure() says why); wake any waiter.
   virtual void failed() = 0;
   // `rank` closed its links in order (Goodbye). It is a failure only if

@@ -130,10 +130,28 @@ ParamSync::~ParamSync() {
   comm_.detachSink(this);
 }
 
+namespace {
+std::array<uint8_t, 12> encodeDoorbell(uint64_t paramCount, uint32_t chunkElements) {
+  std::array<uint8_t, 12> d{};
+  for (size_t i = 0; i < 8; ++i)
+    d[i] = static_cast<uint8_t>(paramCount >> (8 * i));
+  for (size_t i = 0; i < 4; ++i)
+    d[8 + i] = static_cast<uint8_t>(chunkElements >> (8 * i));
+  return d;
+}
+} // namespace
+
 void ParamSync::setUpSharedMemory() {
   const auto W = static_cast<size_t>(world_);
   shmPeer_.assign(W, 0);
   peerSegments_.resize(W);
+  doorbellIn_.resize(W);
+  for (size_t r = 0; r < W; ++r) {
+    const size_t n = blocks_[r].length, C = options_.chunkElements;
+    const size_t last = n == 0 ? 0 : chunkRange(n, C, chunkCount(n, C) - 1).length;
+    doorbellOut_.push_back({encodeDoorbell(paramCount_, static_cast<uint32_t>(std::min(n, C))),
+                            encodeDoorbell(paramCount_, static_cast<uint32_t>(last))});
+  }
   const size_t bytes = paramCount_ * wireDTypeSize(options_.wire);
   const int fd = comm_.ownSegmentFd();
   if (bytes == 0 || fd < 0)
@@ -165,6 +183,10 @@ void ParamSync::mapOwnSegment() {
     out16_ = {reinterpret_cast<uint16_t*>(out), paramCount_};
   else
     out32_ = {reinterpret_cast<float*>(out), paramCount_};
+}
+
+std::span<const uint8_t> ParamSync::doorbellFor(size_t blockRank, size_t chunk) const {
+  return doorbellOut_[blockRank][chunk + 1 == chunksPerBlock_[blockRank] ? 1 : 0];
 }
 
 const uint8_t* ParamSync::peerSegment(int r) {
@@ -314,7 +336,7 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
   const size_t at = block.offset + chunk.offset;
   auto elements = grad_.subspan(at, chunk.length);
   const bool shm = shmPeer_[static_cast<size_t>(dst)];
-  std::span<const uint8_t> payload; // none when the elements are in the segment
+  std::span<const uint8_t> payload = shm ? doorbellFor(static_cast<size_t>(dst), c) : asBytes(elements);
   if (options_.wire == WireDType::BF16) {
     auto out = out16_.subspan(at, chunk.length);
     f32ToBf16(elements, out);
@@ -322,8 +344,6 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
       payload = asBytes(std::span<const uint16_t>(out));
   } else if (shm) {
     std::copy_n(elements.data(), chunk.length, out32_.data() + at);
-  } else {
-    payload = asBytes(elements);
   }
   {
     std::lock_guard lock(mutex_);
@@ -366,7 +386,7 @@ void ParamSync::sendWeightChunk(size_t c) {
       ++sendsPending_;
     }
     comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire},
-                    shmPeer_[static_cast<size_t>(dst)] ? std::span<const uint8_t>() : payload,
+                    shmPeer_[static_cast<size_t>(dst)] ? doorbellFor(static_cast<size_t>(rank_), c) : payload,
                     [this](bool) {
                       std::lock_guard lock(mutex_);
                       if (--sendsPending_ == 0)
@@ -415,7 +435,7 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
     return p;
   }
   BlockRange chunk = chunkRange(block.length, options_.chunkElements, h.chunkIndex);
-  const size_t expected = shmPeer_[s] ? 0 : chunk.length * esz; // shared memory: a doorbell
+  const size_t expected = shmPeer_[s] ? kDoorbellBytes : chunk.length * esz;
   if (expected != elementBytes) {
     p.verdict = Verdict::Reject;
     p.error = "chunk " + std::to_string(h.chunkIndex) + " carries " + std::to_string(elementBytes) +
@@ -425,8 +445,10 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
   }
   seen[h.chunkIndex] = 1;
   p.verdict = Verdict::Deliver;
-  if (shmPeer_[s])
+  if (shmPeer_[s]) {
+    p.destination = doorbellIn_[s];
     return p;
+  }
   if (grad) {
     p.destination = options_.wire == WireDType::BF16
                         ? asWritableBytes(std::span<uint16_t>(gradInBf16_[s]).subspan(chunk.offset, chunk.length))
@@ -440,7 +462,7 @@ DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader&
   return p;
 }
 
-void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
+std::string ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
   // Wake the caller's thread only when it has something to do (a chunk to
   // reduce or widen, or the last weights): every wake-up is a context switch,
   // and a waiter that sleeps through mere progress still sees lastProgress_
@@ -448,6 +470,24 @@ void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
   std::lock_guard lock(mutex_);
   lastProgress_ = Clock::now();
   const auto s = static_cast<size_t>(src);
+  if (shmPeer_[s]) {
+    const size_t block = type == FrameType::GradChunk ? static_cast<size_t>(rank_) : s;
+    auto want = doorbellFor(block, header.chunkIndex);
+    const Doorbell& got = doorbellIn_[s];
+    if (!std::equal(want.begin(), want.end(), got.begin())) {
+      uint64_t count = 0;
+      uint32_t elements = 0;
+      for (size_t i = 0; i < 8; ++i)
+        count |= static_cast<uint64_t>(got[i]) << (8 * i);
+      for (size_t i = 0; i < 4; ++i)
+        elements |= static_cast<uint32_t>(got[8 + i]) << (8 * i);
+      return "chunk " + std::to_string(header.chunkIndex) + " of a " + std::to_string(count) +
+             "-element vector with " + std::to_string(elements) + " elements in shared memory, expected " +
+             std::to_string(paramCount_) + " and " +
+             std::to_string(chunkRange(blocks_[block].length, options_.chunkElements, header.chunkIndex).length) +
+             " (do all ranks use the same parameter count and chunk size?)";
+    }
+  }
   bool wake;
   if (type == FrameType::GradChunk) {
     ++gradArrived_[s];
@@ -463,6 +503,7 @@ void ParamSync::arrived(int src, FrameType type, const ChunkHeader& header) {
   }
   if (wake)
     changed_.notify_all();
+  return {};
 }
 
 void ParamSync::failed() {

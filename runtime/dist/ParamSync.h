@@ -92,7 +92,7 @@ public:
 private:
   // DataSink (I/O thread)
   Placement place(int sourceRank, FrameType type, const ChunkHeader& header, size_t elementBytes) override;
-  void arrived(int sourceRank, FrameType type, const ChunkHeader& header) override;
+  std::string arrived(int sourceRank, FrameType type, const ChunkHeader& header) override;
   void failed() override;
   void peerDeparted(int rank) override;
 
@@ -147,6 +147,15 @@ private:
   int slot_ = -1;
   SegmentMapping ownSegment_;
   std::vector<SegmentMapping> peerSegments_; // by rank, mapped on first use
+  // A data frame on a shared-memory link carries, instead of the elements,
+  // the sender's parameter count and the chunk's element count, so ranks
+  // that disagree on the layout fail as on a socket instead of reading
+  // garbage. Outgoing ones by block: its full chunk, its last chunk.
+  static constexpr size_t kDoorbellBytes = 12;
+  using Doorbell = std::array<uint8_t, kDoorbellBytes>;
+  std::vector<std::array<Doorbell, 2>> doorbellOut_;
+  std::vector<Doorbell> doorbellIn_; // by source (one reader per link)
+  std::span<const uint8_t> doorbellFor(size_t blockRank, size_t chunk) const;
 
   // Receive side: written by the I/O thread through place()/arrived().
   std::vector<std::vector<float>> gradInF32_;     // by source rank, own block

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,11 @@ std::string growSegment(int fd, size_t bytes) {
     return std::string("fstat: ") + std::strerror(errno);
   if (static_cast<size_t>(st.st_size) >= bytes)
     return {};
+  // Past the file size limit ftruncate raises SIGXFSZ, which kills.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur)
+    return "the shared segment needs a file size limit (ulimit -f) of at least " + std::to_string(bytes) +
+           " bytes; raise it or set BDL_DIST_SHM=0";
   if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0)
     return "cannot grow the shared segment to " + std::to_string(bytes) + " bytes: " + std::strerror(errno);
   return {};

@@ -221,3 +221,24 @@ TEST(SharedMemory, PeerKilledMidSyncFailsTheOtherAtOnceNamingIt) {
   EXPECT_NE(message.find(comm.describePeer(1)), std::string::npos) << message;
   EXPECT_LT(std::chrono::duration<double>(failedAt - killedAt).count(), 0.5) << message;
 }
+
+// On a socket a chunk of the wrong size is refused; in shared memory the
+// frames carry no elements, so they carry the layout instead.
+TEST(SharedMemory, RanksThatDisagreeOnTheParameterCountFailClearly) {
+  Cluster cluster;
+  bool shared = true;
+  auto results = cluster.run([&](int r, Communicator& comm) {
+    shared = shared && comm.peerSegmentFd(1 - r) >= 0;
+    const size_t P = r == 0 ? 1001 : 1000;
+    ParamSync sync(comm, P, {.chunkElements = 100});
+    std::vector<float> g(P, 1.0f), w(P, 0.0f);
+    sync.step(g, w, [](std::span<float>, std::span<const float>, size_t) {});
+  });
+  EXPECT_TRUE(shared);
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_TRUE(results[static_cast<size_t>(r)].error) << "rank " << r << " should fail";
+    EXPECT_NE(std::string(results[static_cast<size_t>(r)].error->what()).find("same parameter count"),
+              std::string::npos)
+        << results[static_cast<size_t>(r)].error->what();
+  }
+}
