@@ -29,6 +29,8 @@ constexpr int64_t kLanes = 16;
   return v;
 }
 
+[[gnu::always_inline]] inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
+
 [[gnu::always_inline]] inline float sum16(v16 v) {
   float s = 0;
   for (int i = 0; i < kLanes; ++i) s += v[i];
@@ -60,26 +62,53 @@ struct Padded {
   const float* row(int64_t c, int64_t r) const { return &data[static_cast<size_t>((c * rows + r) * cols)]; }
 };
 
-// Outputs [ob, ob + B) of one image; w and y point at channel ob.
+// Outputs [ob, ob + B) of strips [st, st + S) of rows [oy, oy + R) of one
+// image; w and y point at channel ob. Each broadcast weight is used for
+// R x S vectors, which keeps the loop from being bound by loads (two strips
+// of a wide row, or two rows of a narrow one).
+template <int B, int R, int S>
+[[gnu::always_inline]] inline void forwardTile(const DirectConvShape& s, const Padded& p, const float* w, float* y,
+                                               int64_t oy, int64_t st) {
+  int64_t taps = s.kh * s.kw, wStride = s.c * taps;
+  v16 acc[B][R][S] = {};
+  for (int64_t c = 0; c < s.c; ++c)
+    for (int64_t ky = 0; ky < s.kh; ++ky) {
+      const float* in[R];
+      for (int r = 0; r < R; ++r) in[r] = p.row(c, oy + r + ky) + st * kLanes;
+      const float* wr = w + c * taps + ky * s.kw;
+      for (int64_t kx = 0; kx < s.kw; ++kx) {
+        v16 v[R][S];
+        for (int r = 0; r < R; ++r)
+          for (int j = 0; j < S; ++j) v[r][j] = load16(in[r] + j * kLanes + kx);
+        for (int b = 0; b < B; ++b) {
+          float wb = wr[b * wStride + kx];
+          for (int r = 0; r < R; ++r)
+            for (int j = 0; j < S; ++j) acc[b][r][j] += v[r][j] * wb;
+        }
+      }
+    }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < S; ++j) {
+      int64_t x0 = (st + j) * kLanes, n = std::min(kLanes, s.ow - x0);
+      for (int b = 0; b < B; ++b)
+        std::memcpy(y + (b * s.oh + oy + r) * s.ow + x0, &acc[b][r][j], sizeof(float) * static_cast<size_t>(n));
+    }
+}
+
 template <int B>
 [[gnu::always_inline]] inline void forwardBlock(const DirectConvShape& s, const Padded& p, const float* w, float* y) {
-  int64_t taps = s.kh * s.kw, wStride = s.c * taps;
-  for (int64_t oy = 0; oy < s.oh; ++oy)
-    for (int64_t st = 0; st < strips(s); ++st) {
-      v16 acc[B] = {};
-      for (int64_t c = 0; c < s.c; ++c)
-        for (int64_t ky = 0; ky < s.kh; ++ky) {
-          const float* in = p.row(c, oy + ky) + st * kLanes;
-          const float* wr = w + c * taps + ky * s.kw;
-          for (int64_t kx = 0; kx < s.kw; ++kx) {
-            v16 v = load16(in + kx);
-            for (int b = 0; b < B; ++b) acc[b] += v * wr[b * wStride + kx];
-          }
-        }
-      int64_t n = std::min(kLanes, s.ow - st * kLanes);
-      for (int b = 0; b < B; ++b)
-        std::memcpy(y + (b * s.oh + oy) * s.ow + st * kLanes, &acc[b], sizeof(float) * static_cast<size_t>(n));
-    }
+  int64_t n = strips(s);
+  if (n == 1) {
+    int64_t oy = 0;
+    for (; oy + 2 <= s.oh; oy += 2) forwardTile<B, 2, 1>(s, p, w, y, oy, 0);
+    if (oy < s.oh) forwardTile<B, 1, 1>(s, p, w, y, oy, 0);
+    return;
+  }
+  for (int64_t oy = 0; oy < s.oh; ++oy) {
+    int64_t st = 0;
+    for (; st + 2 <= n; st += 2) forwardTile<B, 1, 2>(s, p, w, y, oy, st);
+    if (st < n) forwardTile<B, 1, 1>(s, p, w, y, oy, st);
+  }
 }
 
 BDL_KERNEL_CLONES void forwardImage(const DirectConvShape& s, const Padded& p, const float* w, float* y) {
@@ -113,7 +142,9 @@ struct PaddedGrad {
   const float* row(int64_t o, int64_t oy, int64_t oh) const { return &data[static_cast<size_t>((o * oh + oy) * cols)]; }
 };
 
-// Adds one image's share to dw[ob, ob + B) (dw points at channel ob).
+// Adds one image's share to dw[ob, ob + B) (dw points at channel ob), as
+// vectors of 16 partial sums: reducing each to one float per image would
+// cost as much as the products.
 template <int B, int K>
 [[gnu::always_inline]] inline void gradWeightBlock(const DirectConvShape& s, const Padded& p, const PaddedGrad& d,
                                                    int64_t ob, float* dw) {
@@ -132,7 +163,10 @@ template <int B, int K>
           }
         }
       for (int b = 0; b < B; ++b)
-        for (int kx = 0; kx < K; ++kx) dw[(b * s.c + c) * taps + ky * K + kx] += sum16(acc[b][kx]);
+        for (int kx = 0; kx < K; ++kx) {
+          float* at = dw + ((b * s.c + c) * taps + ky * K + kx) * kLanes;
+          store16(at, load16(at) + acc[b][kx]);
+        }
     }
 }
 
@@ -140,7 +174,7 @@ template <int K>
 [[gnu::always_inline]] inline void gradWeightK(const DirectConvShape& s, const Padded& p, const PaddedGrad& d,
                                                float* dw) {
   for (int64_t ob = 0; ob < s.o; ob += 4) {
-    float* db = dw + ob * s.c * s.kh * K;
+    float* db = dw + ob * s.c * s.kh * K * kLanes;
     switch (std::min<int64_t>(4, s.o - ob)) {
     case 1: gradWeightBlock<1, K>(s, p, d, ob, db); break;
     case 2: gradWeightBlock<2, K>(s, p, d, ob, db); break;
@@ -179,10 +213,25 @@ void directConvForward(const DirectConvShape& s, const float* x, const float* w,
   }
 }
 
+void directConvGradInput(const DirectConvShape& s, const float* dy, const float* w, float* dx, int threads) {
+  // dx is the forward convolution of dy (padded by kernel - 1 - padding)
+  // with w's two channel axes swapped and its taps flipped.
+  DirectConvShape t{s.n, s.o, s.oh, s.ow, s.c, s.kh, s.kw, s.h, s.w, s.kh - 1 - s.ph, s.kw - 1 - s.pw};
+  int64_t taps = s.kh * s.kw;
+  std::vector<float> flipped(static_cast<size_t>(s.o * s.c * taps));
+  for (int64_t o = 0; o < s.o; ++o)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t k = 0; k < taps; ++k)
+        flipped[static_cast<size_t>((c * s.o + o) * taps + taps - 1 - k)] = w[(o * s.c + c) * taps + k];
+  directConvForward(t, dy, flipped.data(), dx, threads);
+}
+
 void directConvGradWeight(const DirectConvShape& s, const float* x, const float* dy, float* dw, int threads) {
   int t = teamFor(s, threads);
   size_t size = static_cast<size_t>(s.o * s.c * s.kh * s.kw);
-  std::vector<std::vector<float>> partial(static_cast<size_t>(t), std::vector<float>(size, 0.0f));
+  // Per thread, 16 partial sums per weight (a float buffer: std::vector
+  // does not promise the vector type's 64-byte alignment).
+  std::vector<std::vector<float>> partial(static_cast<size_t>(t), std::vector<float>(size * kLanes, 0.0f));
 #pragma omp parallel num_threads(t)
   {
     int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
@@ -194,9 +243,11 @@ void directConvGradWeight(const DirectConvShape& s, const float* x, const float*
       gradWeightImage(s, p, d, partial[static_cast<size_t>(id)].data());
     }
   }
-  std::copy(partial[0].begin(), partial[0].end(), dw);
-  for (size_t k = 1; k < partial.size(); ++k)
-    for (size_t j = 0; j < size; ++j) dw[j] += partial[k][j];
+  for (size_t j = 0; j < size; ++j) {
+    v16 total = load16(&partial[0][j * kLanes]);
+    for (size_t k = 1; k < partial.size(); ++k) total += load16(&partial[k][j * kLanes]);
+    dw[j] = sum16(total);
+  }
 }
 
 } // namespace bdl::codegen

@@ -1,8 +1,9 @@
 // Direct convolution kernels on the plan's own NCHW / OIHW layout (stride 1,
-// dilation 1, one group): a candidate next to oneDNN's implementations for
-// convolutions with few channels, where oneDNN's blocked kernels pad the
-// channels to 16 and need reorders of the activations from and to NCHW
-// that cost as much as the convolution (LeNet-5's first layer).
+// dilation 1, one group): candidates next to oneDNN's implementations
+// (DnnlConv.cpp times them all) for convolutions with few channels, where
+// oneDNN's blocked kernels pad the channels to 16 and need reorders of the
+// activations from and to NCHW that cost as much as the convolution
+// (LeNet-5's first layer, and the input gradient of its second).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,9 @@ constexpr int64_t kDirectConvMaxKw = 7;
 
 // y = conv(x, w), over `threads` threads (split by images).
 void directConvForward(const DirectConvShape& s, const float* x, const float* w, float* y, int threads);
+
+// dx = the gradient of conv(x, w) with respect to x, given dy.
+void directConvGradInput(const DirectConvShape& s, const float* dy, const float* w, float* dx, int threads);
 
 // dw = sum over images and positions of dy * x (the weight gradient), over
 // `threads` threads; the per-thread partial sums are added in thread order,

@@ -199,21 +199,22 @@ DirectConvShape directShape(const ConvSpec& s) {
 }
 
 // The direct kernels take stride 1, no dilation, one group, and the weight
-// gradient kernels up to kDirectConvMaxKw wide.
+// gradient kernel up to kDirectConvMaxKw wide.
 bool directApplies(const ConvSpec& s) {
   if (s.groups != 1 || s.strides != dnnl::memory::dims{1, 1} || s.dil != dnnl::memory::dims{0, 0}) return false;
-  if (s.op == OpKind::Conv2d) return true;
-  return s.op == OpKind::Conv2dGradWeight && s.ws[3] <= kDirectConvMaxKw;
+  return s.op != OpKind::Conv2dGradWeight || s.ws[3] <= kDirectConvMaxKw;
 }
 
 StepFn directStep(const ConvSpec& s) {
   DirectConvShape shape = directShape(s);
   ValueId x = s.x, w = s.w, y = s.y;
-  bool forward = s.op == OpKind::Conv2d;
+  OpKind op = s.op;
   double flops = s.flops;
-  return [shape, x, w, y, forward, flops](RunContext& ctx) {
+  return [shape, x, w, y, op, flops](RunContext& ctx) {
     int threads = flops < kParallelFlops ? 1 : ctx.threads;
-    if (forward) directConvForward(shape, ctx.at<float>(x), ctx.at<float>(w), ctx.at<float>(y), threads);
+    if (op == OpKind::Conv2d) directConvForward(shape, ctx.at<float>(x), ctx.at<float>(w), ctx.at<float>(y), threads);
+    else if (op == OpKind::Conv2dGradInput)
+      directConvGradInput(shape, ctx.at<float>(y), ctx.at<float>(w), ctx.at<float>(x), threads);
     else directConvGradWeight(shape, ctx.at<float>(x), ctx.at<float>(y), ctx.at<float>(w), threads);
   };
 }

@@ -63,8 +63,7 @@ int checkCandidates(const Case& c, int threads) {
     std::vector<std::string> names = codegen::dnnlConvCandidates(rt, g, id);
     EXPECT_FALSE(names.empty());
     bool direct = c.o.groups == 1 && c.o.stride == std::array<int64_t, 2>{1, 1} &&
-                  c.o.dilation == std::array<int64_t, 2>{1, 1} && n.op != OpKind::Conv2dGradInput &&
-                  (n.op == OpKind::Conv2d || c.w[3] <= 7);
+                  c.o.dilation == std::array<int64_t, 2>{1, 1} && (n.op != OpKind::Conv2dGradWeight || c.w[3] <= 7);
     EXPECT_EQ(direct, std::find(names.begin(), names.end(), "kernel nchw direct") != names.end());
     for (const std::string& name : names) {
       SCOPED_TRACE(name);
