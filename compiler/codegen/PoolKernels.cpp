@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace bdl::codegen {
 
 using namespace bdl::ir;
@@ -98,6 +102,60 @@ BDL_KERNEL_CLONES void maxPool2x2GradPlane(const float* __restrict xs, const flo
   }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+// The same on AVX-512, over input columns 16 at a time with each lane's
+// window partner one lane over (masked loads and stores for the row ends):
+// LeNet's rows hold 14 windows or fewer, too short for the loop above to
+// vectorise over windows, which left it scalar and 10% of a training step.
+__attribute__((target("avx512f"))) void maxPool2x2GradPlane512(const float* xs, const float* gs, float* dx,
+                                                                 int64_t w, int64_t oh, int64_t ow) {
+  const __m512i spread = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __mmask16 even = 0x5555;
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const float* r0 = xs + 2 * oy * w;
+    const float* r1 = r0 + w;
+    float* d0 = dx + 2 * oy * w;
+    float* d1 = d0 + w;
+    const float* g = gs + oy * ow;
+    for (int64_t j = 0; j < 2 * ow; j += 16) {
+      int64_t n = std::min<int64_t>(16, 2 * ow - j);
+      __mmask16 k = static_cast<__mmask16>((1u << n) - 1), kg = static_cast<__mmask16>((1u << (n / 2)) - 1);
+      __m512 x0 = _mm512_maskz_loadu_ps(k, r0 + j), x1 = _mm512_maskz_loadu_ps(k, r1 + j);
+      __m512 gd = _mm512_maskz_permutexvar_ps(0xFFFF, spread, _mm512_maskz_loadu_ps(kg, g + j / 2));
+      // Each lane's pair partner (the masked forms: GCC 12 warns that the
+      // unmasked ones read an undefined vector).
+      __m512 s0 = _mm512_maskz_permute_ps(0xFFFF, x0, 0xB1), s1 = _mm512_maskz_permute_ps(0xFFFF, x1, 0xB1);
+      // The window's taps a b / c d, seen from either lane of the pair.
+      __m512 a = _mm512_mask_blend_ps(even, s0, x0), b = _mm512_mask_blend_ps(even, x0, s0);
+      __m512 c = _mm512_mask_blend_ps(even, s1, x1), d = _mm512_mask_blend_ps(even, x1, s1);
+      __mmask16 bGtA = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+      __m512 m = _mm512_mask_blend_ps(bGtA, a, b);
+      __mmask16 cGtM = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ);
+      __m512 mm = _mm512_mask_blend_ps(cGtM, m, c);
+      __mmask16 isD = _mm512_cmp_ps_mask(d, mm, _CMP_GT_OQ);
+      __mmask16 isC = cGtM & ~isD, isB = bGtA & ~isD & ~isC;
+      __mmask16 isA = static_cast<__mmask16>(~(isB | isC | isD));
+      __mmask16 top = (isA & even) | (isB & ~even), bottom = (isC & even) | (isD & ~even);
+      _mm512_mask_storeu_ps(d0 + j, k, _mm512_maskz_mov_ps(top, gd));
+      _mm512_mask_storeu_ps(d1 + j, k, _mm512_maskz_mov_ps(bottom, gd));
+    }
+  }
+}
+
+bool hasAvx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+}
+#endif
+
+// Picks the AVX-512 version where the CPU has it.
+void maxPool2x2Grad(const float* xs, const float* gs, float* dx, int64_t w, int64_t oh, int64_t ow) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (hasAvx512()) return maxPool2x2GradPlane512(xs, gs, dx, w, oh, ow);
+#endif
+  maxPool2x2GradPlane(xs, gs, dx, w, oh, ow);
+}
+
 } // namespace
 
 std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
@@ -127,7 +185,7 @@ std::optional<StepFn> poolKernel(const Graph& g, ValueId out) {
           }
           if (grad && !(twoByTwo && covers)) std::memset(yp + pl * p.h * p.w, 0, sizeof(float) * p.h * p.w);
           if (twoByTwo && grad) {
-            maxPool2x2GradPlane(xs, gp + pl * p.oh * p.ow, yp + pl * p.h * p.w, p.w, p.oh, p.ow);
+            maxPool2x2Grad(xs, gp + pl * p.oh * p.ow, yp + pl * p.h * p.w, p.w, p.oh, p.ow);
             continue;
           }
           for (int64_t oy = 0; oy < p.oh; ++oy)

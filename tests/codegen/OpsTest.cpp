@@ -160,6 +160,15 @@ TEST(JitOps, Convolution) {
 TEST(JitOps, Pooling) {
   EXPECT_EQ(0, checkOp("max_pool2d", {{{2, 3, 6, 7}}},
                  [](GraphBuilder& b, const Ids& p) { return b.maxPool2d(p[0], {{2, 2}}); }).referenceSteps);
+  // 2x2 windows: rows of more than 16 input columns, an odd width (the
+  // last column is in no window), LeNet's plane, and ties (relu's zeros:
+  // the gradient goes to the first maximum in window order).
+  for (const Shape& s : std::vector<Shape>{{2, 3, 8, 37}, {2, 6, 28, 28}, {1, 2, 4, 10}})
+    EXPECT_EQ(0, checkOp("max_pool2d-2x2-" + shapeToString(s), {{s}},
+                   [](GraphBuilder& b, const Ids& p) { return b.maxPool2d(p[0], {{2, 2}}); }).referenceSteps);
+  EXPECT_EQ(0, checkOp("max_pool2d-2x2-ties", {{{2, 3, 6, 20}}}, [](GraphBuilder& b, const Ids& p) {
+    return b.maxPool2d(*b.relu(p[0]), {{2, 2}});
+  }).referenceSteps);
   EXPECT_EQ(0, checkOp("max_pool2d-overlap-pad", {{{1, 2, 5, 5}}}, [](GraphBuilder& b, const Ids& p) {
     return b.maxPool2d(p[0], {{3, 3}, {2, 2}, {1, 1}});
   }).referenceSteps);
