@@ -38,8 +38,6 @@ Communicator::Impl::Impl(DistConfig c) : config(std::move(c)) {
   if (config.worldSize > 1)
     token = config.jobToken.empty() ? jobTokenFromEnvironment() : config.jobToken;
   progressSignal.expires_at(Clock::time_point::max());
-  if (const char* shm = std::getenv("BDL_DIST_SHM"); shm && std::string(shm) == "0")
-    config.sharedMemory = false; // force the socket path without a rebuild
   peers.resize(static_cast<size_t>(config.worldSize));
   peerSegments.resize(static_cast<size_t>(config.worldSize));
   departed.assign(static_cast<size_t>(config.worldSize), 0);

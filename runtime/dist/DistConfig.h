@@ -35,8 +35,8 @@ struct DistConfig {
   bool localLinks = true;
   // Same-host links (localLinks) also share memory: parameter sync data goes
   // through a memfd segment each rank maps, the socket only carries small
-  // control frames. Off (or BDL_DIST_SHM=0): data on the socket. A link
-  // shares memory only if both ends want to.
+  // control frames. Off (launchers: BDL_SHARED_MEMORY=0): data on the
+  // socket. A link shares memory only if both ends want to.
   bool sharedMemory = true;
   // Shared secret of the job; empty means "read BDL_JOB_TOKEN".
   std::string jobToken;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <limits>
+#include <utility>
 
 namespace bdl::dist {
 
@@ -231,11 +232,12 @@ LaunchEnv detectLaunchEnv(const EnvLookup& lookup, const LaunchOverrides& overri
                     kCoordinatorHint);
   }
 
-  if (auto v = env("BDL_LOCAL_LINKS")) {
-    if (*v != "0" && *v != "1")
-      throw DistError("BDL_LOCAL_LINKS='" + *v + "' is not 0 or 1");
-    out.localLinks = *v == "1";
-  }
+  for (auto [name, flag] : {std::pair{"BDL_LOCAL_LINKS", &out.localLinks}, {"BDL_SHARED_MEMORY", &out.sharedMemory}})
+    if (auto v = env(name)) {
+      if (*v != "0" && *v != "1")
+        throw DistError(std::string(name) + "='" + *v + "' is not 0 or 1");
+      *flag = *v == "1";
+    }
   if (auto b = env("BDL_BIND_HOST")) {
     out.bindHost = *b;
     out.coordinatorBindHost = *b;
@@ -254,6 +256,7 @@ void applyLaunchEnv(const LaunchEnv& env, DistConfig& config) {
   config.bindHost = env.bindHost;
   config.coordinatorBindHost = env.coordinatorBindHost;
   config.localLinks = env.localLinks;
+  config.sharedMemory = env.sharedMemory;
 }
 
 } // namespace bdl::dist

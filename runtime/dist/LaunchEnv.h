@@ -59,6 +59,9 @@ struct LaunchEnv {
   std::string coordinatorBindHost;
   // BDL_LOCAL_LINKS=0 keeps same-host links on TCP (DistConfig::localLinks).
   bool localLinks = true;
+  // BDL_SHARED_MEMORY=0 keeps parameter-sync data of same-host links on their
+  // sockets (DistConfig::sharedMemory).
+  bool sharedMemory = true;
   LaunchSource source = LaunchSource::Single;
   std::string coordinatorSource; // the variable or flag it came from, "" for Single
   // "rank 1 of 4 (OpenMPI (OMPI_COMM_WORLD_*)), coordinator 10.0.0.1:29500 (BDL_COORDINATOR)"

@@ -1,7 +1,7 @@
 // Same-host links also share memory: right after a link moves to its Unix
 // socket (LocalLink.cpp), and before any frame, each end sends one byte,
 // 1 with its segment's descriptor attached or 0 if it does not share
-// (DistConfig::sharedMemory off, BDL_DIST_SHM=0, or no memfd). The acceptor
+// (DistConfig::sharedMemory off, BDL_SHARED_MEMORY=0, or no memfd). The acceptor
 // sends first. The link shares memory only if both sent 1, so both ends
 // reach the same answer even when their settings differ.
 #include "runtime/dist/CommunicatorImpl.h"

@@ -35,7 +35,7 @@ std::string growSegment(int fd, size_t bytes) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur)
     return "the shared segment needs a file size limit (ulimit -f) of at least " + std::to_string(bytes) +
-           " bytes; raise it or set BDL_DIST_SHM=0";
+           " bytes; raise it or set BDL_SHARED_MEMORY=0";
   if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0)
     return "cannot grow the shared segment to " + std::to_string(bytes) + " bytes: " + std::strerror(errno);
   return {};

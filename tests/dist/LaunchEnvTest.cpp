@@ -217,6 +217,16 @@ TEST(LaunchEnv, LocalLinksCanBeTurnedOff) {
   EXPECT_FALSE(c.localLinks);
 }
 
+TEST(LaunchEnv, SharedMemoryCanBeTurnedOff) {
+  EXPECT_TRUE(detect({}).sharedMemory);
+  EXPECT_FALSE(detect({{"BDL_SHARED_MEMORY", "0"}}).sharedMemory);
+  EXPECT_CONTAINS(errorOf({{"BDL_SHARED_MEMORY", "off"}}), "BDL_SHARED_MEMORY='off' is not 0 or 1");
+  DistConfig c;
+  applyLaunchEnv(detect({{"BDL_SHARED_MEMORY", "0"}}), c);
+  EXPECT_FALSE(c.sharedMemory);
+  EXPECT_TRUE(c.localLinks);
+}
+
 TEST(LaunchEnv, AppliesToTheConfig) {
   DistConfig c;
   applyLaunchEnv(detect({{"RANK", "1"}, {"WORLD_SIZE", "3"}, {"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "29500"}}),

@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -125,14 +124,6 @@ TEST(SharedMemory, SameBitsAsSocketsForEveryWireAndMode) {
           EXPECT_TRUE(bitEqual(b.weights[static_cast<size_t>(r)], b.weights[0])) << "sockets, rank " << r;
         }
       }
-}
-
-TEST(SharedMemory, EnvironmentForcesTheSocketPath) {
-  ::setenv("BDL_DIST_SHM", "0", 1);
-  Cluster cluster;
-  JobResult r = runJob(cluster, {}, false);
-  ::unsetenv("BDL_DIST_SHM");
-  EXPECT_EQ(r.sharedLinks, (std::vector<int>{0, 0}));
 }
 
 TEST(SharedMemory, LeavesNoDescriptorsOrFilesBehind) {
