@@ -29,9 +29,9 @@ constexpr int64_t kLanes = 16;
   return v;
 }
 
-[[gnu::always_inline]] inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline void store16(float* p, const v16& v) { std::memcpy(p, &v, sizeof v); }
 
-[[gnu::always_inline]] inline float sum16(v16 v) {
+[[gnu::always_inline]] inline float sum16(const v16& v) {
   float s = 0;
   for (int i = 0; i < kLanes; ++i) s += v[i];
   return s;
