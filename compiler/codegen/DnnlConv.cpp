@@ -379,7 +379,7 @@ std::optional<ConvStep> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const G
   if (!s) return std::nullopt;
   std::vector<Candidate> cands = candidates(*rt, *s);
   if (cands.empty()) return std::nullopt;
-  if (s->flops < kTuneFlops) {
+  if (s->flops < kTuneFlops || !options.timing) {
     // oneDNN's first choice for `any`, as before choices were timed.
     for (const Candidate& c : cands)
       if (c.layout != kDirect)

@@ -44,6 +44,9 @@ struct ConvStep {
 struct ConvOptions {
   std::optional<std::filesystem::path> cacheDir; // nullopt: choices are not recorded
   HostTarget host;                               // part of a recorded choice's key
+  // false: no timing, oneDNN's first implementation for `any` (the same
+  // kernels on every cold compile of a machine; BDL_CONV_TIMING=0).
+  bool timing = true;
 };
 std::optional<ConvStep> dnnlConv(const std::shared_ptr<DnnlRuntime>& rt, const ir::Graph& g, ir::ValueId out,
                                  const ConvOptions& options);

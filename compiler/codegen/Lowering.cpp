@@ -10,6 +10,7 @@
 #include "compiler/ir/ops/Common.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace bdl::codegen {
@@ -199,7 +200,10 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     case OpKind::Conv2d:
     case OpKind::Conv2dGradInput:
     case OpKind::Conv2dGradWeight:
-      if (!convOptions) convOptions = ConvOptions{options.cacheDir, hostTarget()};
+      if (!convOptions) {
+        const char* timing = std::getenv("BDL_CONV_TIMING");
+        convOptions = ConvOptions{options.cacheDir, hostTarget(), !(timing && std::string(timing) == "0")};
+      }
       if (std::optional<ConvStep> conv = dnnlConv(res->dnnl, g, id, *convOptions)) {
         fast = std::move(conv->run);
         engine = conv->choice;

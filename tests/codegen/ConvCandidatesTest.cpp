@@ -151,5 +151,22 @@ TEST(JitConvCandidates, TimedChoiceIsRecordedAndReused) {
   std::filesystem::remove_all(dir);
 }
 
+// BDL_CONV_TIMING=0: no timing, oneDNN's own pick for its blocked layouts.
+TEST(JitConvCandidates, WithoutTimingOneDnnChooses) {
+  Graph g = convTraining({"untimed", {8, 6, 14, 14}, {16, 6, 5, 5}, {}});
+  auto rt = codegen::makeDnnlRuntime(2);
+  codegen::ConvOptions opts;
+  opts.timing = false;
+  int convs = 0;
+  for (ValueId id = 0; id < g.size(); ++id) {
+    if (!isConv(g.node(id).op)) continue;
+    auto step = codegen::dnnlConv(rt, g, id, opts);
+    ASSERT_TRUE(step.has_value());
+    EXPECT_EQ(step->choice.rfind("onednn any ", 0), 0u) << step->choice;
+    ++convs;
+  }
+  EXPECT_EQ(convs, 3);
+}
+
 } // namespace
 } // namespace bdl::codegentest
