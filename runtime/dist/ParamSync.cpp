@@ -1,6 +1,7 @@
 #include "runtime/dist/ParamSync.h"
 
 #include "runtime/dist/Bf16.h"
+#include "runtime/dist/Streaming.h"
 
 #include <algorithm>
 #include <cstring>
@@ -65,7 +66,8 @@ void addPiece(float* sum, Piece p, size_t n) {
 } // namespace
 
 ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions options)
-    : comm_(comm), paramCount_(paramCount), options_(options), rank_(comm.rank()), world_(comm.worldSize()) {
+    : comm_(comm), paramCount_(paramCount), options_(options), rank_(comm.rank()), world_(comm.worldSize()),
+      stream_(paramCount * sizeof(float) >= kStreamingBytes && streaming::available()) {
   const auto W = static_cast<size_t>(world_);
   const size_t esz = wireDTypeSize(options_.wire);
   if (options_.chunkElements == 0 || options_.chunkElements * esz + kChunkHeaderBytes + kFrameHeaderBytes >
@@ -183,6 +185,13 @@ void ParamSync::mapOwnSegment() {
     out16_ = {reinterpret_cast<uint16_t*>(out), paramCount_};
   else
     out32_ = {reinterpret_cast<float*>(out), paramCount_};
+}
+
+void ParamSync::copyOut(const float* from, float* to, size_t n) const {
+  if (stream_)
+    streaming::copy(from, to, n);
+  else
+    std::copy_n(from, n, to);
 }
 
 std::span<const uint8_t> ParamSync::doorbellFor(size_t blockRank, size_t chunk) const {
@@ -339,11 +348,14 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
   std::span<const uint8_t> payload = shm ? doorbellFor(static_cast<size_t>(dst), c) : asBytes(elements);
   if (options_.wire == WireDType::BF16) {
     auto out = out16_.subspan(at, chunk.length);
-    f32ToBf16(elements, out);
+    if (stream_)
+      streaming::narrow(elements.data(), out.data(), chunk.length);
+    else
+      f32ToBf16(elements, out);
     if (!shm)
       payload = asBytes(std::span<const uint16_t>(out));
   } else if (shm) {
-    std::copy_n(elements.data(), chunk.length, out32_.data() + at);
+    copyOut(elements.data(), out32_.data() + at, chunk.length);
   }
   {
     std::lock_guard lock(mutex_);
@@ -364,11 +376,13 @@ void ParamSync::produceWeightChunk(size_t c) {
   const BlockRange own = ownedBlock();
   const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
   const size_t at = own.offset + chunk.offset;
-  if (options_.wire == WireDType::BF16)
+  if (options_.wire == WireDType::BF16 && stream_)
+    streaming::narrowRounded(master_.data() + chunk.offset, out16_.data() + at, weights_.data() + at, chunk.length);
+  else if (options_.wire == WireDType::BF16)
     f32ToBf16Rounded(std::span<const float>(master_).subspan(chunk.offset, chunk.length),
                      out16_.subspan(at, chunk.length), weights_.subspan(at, chunk.length));
   else if (anyShm_)
-    std::copy_n(weights_.data() + at, chunk.length, out32_.data() + at);
+    copyOut(weights_.data() + at, out32_.data() + at, chunk.length);
 }
 
 void ParamSync::sendWeightChunk(size_t c) {
@@ -602,10 +616,15 @@ void ParamSync::reduceChunk(size_t c) {
     return Piece{gradInF32_[s].data() + lo, nullptr};
   };
   if (world_ == 1) {
-    std::copy_n(piece(0).f32, n, sum);
+    copyOut(piece(0).f32, sum, n);
     return;
   }
-  sumFirstTwo(sum, piece(0), piece(1), n);
+  if (stream_) {
+    Piece a = piece(0), b = piece(1);
+    streaming::addTwo(sum, a.f32, a.bf16, b.f32, b.bf16, n);
+  } else {
+    sumFirstTwo(sum, piece(0), piece(1), n);
+  }
   for (int r = 2; r < world_; ++r)
     addPiece(sum, piece(r), n);
 }
@@ -683,16 +702,15 @@ size_t ParamSync::takeWeights() {
     const BlockRange& b = blocks_[static_cast<size_t>(r)];
     BlockRange chunk = chunkRange(b.length, options_.chunkElements, c);
     const size_t at = b.offset + chunk.offset;
-    auto to = weights_.subspan(at, chunk.length);
-    if (!shmPeer_[static_cast<size_t>(r)]) {
-      bf16ToF32(std::span<const uint16_t>(weightInBf16_).subspan(at, chunk.length), to);
-      continue;
-    }
-    const uint8_t* from = peerSegment(r) + at * esz;
-    if (options_.wire == WireDType::BF16)
-      bf16ToF32(std::span<const uint16_t>(reinterpret_cast<const uint16_t*>(from), chunk.length), to);
+    float* to = weights_.data() + at;
+    const uint8_t* from = shmPeer_[static_cast<size_t>(r)] ? peerSegment(r) + at * esz
+                                                           : reinterpret_cast<const uint8_t*>(weightInBf16_.data() + at);
+    if (options_.wire == WireDType::F32)
+      copyOut(reinterpret_cast<const float*>(from), to, chunk.length);
+    else if (stream_)
+      streaming::widen(reinterpret_cast<const uint16_t*>(from), to, chunk.length);
     else
-      std::copy_n(reinterpret_cast<const float*>(from), chunk.length, to.data());
+      bf16ToF32({reinterpret_cast<const uint16_t*>(from), chunk.length}, {to, chunk.length});
   }
   return ready.size();
 }

@@ -108,6 +108,7 @@ private:
   void setUpSharedMemory();
   void mapOwnSegment();
   const uint8_t* peerSegment(int rank);
+  void copyOut(const float* from, float* to, size_t n) const;
   bool covered(size_t begin, size_t end) const;
   void waitFor(const std::function<bool()>& done, bool gradientPhase);
   void waitSendsDrained();
@@ -119,6 +120,10 @@ private:
   const ParamSyncOptions options_;
   const int rank_;
   const int world_;
+  // Bulk loops use non-temporal stores (Streaming.h) when the vector is
+  // larger than the caches hold anyway.
+  static constexpr size_t kStreamingBytes = size_t{32} << 20;
+  const bool stream_;
   std::vector<BlockRange> blocks_;
   std::vector<size_t> chunksPerBlock_;
 

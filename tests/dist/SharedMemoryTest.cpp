@@ -40,30 +40,30 @@ struct JobResult {
 
 // Three iterations on every rank; the gradient is marked ready back to
 // front when `overlapped`, as backward would.
-JobResult runJob(Cluster& cluster, ParamSyncOptions options, bool overlapped) {
+JobResult runJob(Cluster& cluster, ParamSyncOptions options, bool overlapped, size_t P = kParams) {
   JobResult out;
   out.weights.resize(static_cast<size_t>(cluster.world));
   out.sharedLinks.assign(static_cast<size_t>(cluster.world), 0);
   auto results = cluster.run([&](int r, Communicator& comm) {
     for (int p = 0; p < cluster.world; ++p)
       out.sharedLinks[static_cast<size_t>(r)] += p != r && comm.peerSegmentFd(p) >= 0;
-    ParamSync sync(comm, kParams, options);
-    std::vector<float> g(kParams), w(kParams);
-    for (size_t i = 0; i < kParams; ++i)
+    ParamSync sync(comm, P, options);
+    std::vector<float> g(P), w(P);
+    for (size_t i = 0; i < P; ++i)
       w[i] = static_cast<float>(i % 101) * 0.01f;
     auto update = [](std::span<float> ws, std::span<const float> gs, size_t) {
       for (size_t i = 0; i < ws.size(); ++i)
         ws[i] -= 0.125f * gs[i];
     };
     for (int it = 0; it < 3; ++it) {
-      for (size_t i = 0; i < kParams; ++i)
+      for (size_t i = 0; i < P; ++i)
         g[i] = gradValue(r, it, i);
       if (!overlapped) {
         sync.step(g, w, update);
         continue;
       }
       sync.begin(g, w);
-      for (size_t end = kParams; end > 0;) {
+      for (size_t end = P; end > 0;) {
         size_t begin = end > 7000 ? end - 7000 : 0;
         sync.gradientReady(begin, end);
         end = begin;
@@ -124,6 +124,25 @@ TEST(SharedMemory, SameBitsAsSocketsForEveryWireAndMode) {
           EXPECT_TRUE(bitEqual(b.weights[static_cast<size_t>(r)], b.weights[0])) << "sockets, rank " << r;
         }
       }
+}
+
+// Past ParamSync's streaming threshold (32 MiB of f32) the bulk loops use
+// non-temporal stores; the shared-memory path still gives the socket's bits.
+TEST(SharedMemory, LargeVectorsSameBitsAsSockets) {
+  constexpr size_t P = 9'000'001;
+  for (WireDType wire : {WireDType::F32, WireDType::BF16}) {
+    SCOPED_TRACE(wire == WireDType::BF16 ? "bf16" : "f32");
+    Cluster shared;
+    JobResult a = runJob(shared, {.wire = wire}, false, P);
+    Cluster sockets;
+    sockets.tweak = [](DistConfig& c) { c.sharedMemory = false; };
+    JobResult b = runJob(sockets, {.wire = wire}, false, P);
+    EXPECT_EQ(a.sharedLinks, (std::vector<int>{1, 1}));
+    for (int r = 0; r < 2; ++r) {
+      EXPECT_TRUE(bitEqual(a.weights[static_cast<size_t>(r)], b.weights[0])) << "shared, rank " << r;
+      EXPECT_TRUE(bitEqual(b.weights[static_cast<size_t>(r)], b.weights[0])) << "sockets, rank " << r;
+    }
+  }
 }
 
 TEST(SharedMemory, LeavesNoDescriptorsOrFilesBehind) {

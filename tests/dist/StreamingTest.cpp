@@ -1,0 +1,75 @@
+// The non-temporal loops (Streaming.h) give the bits of the plain ones, for
+// every alignment of input and output and every tail length, on random
+// floats and on the edges of bf16 rounding (ties, NaN, Inf, subnormals).
+#include "runtime/dist/Bf16.h"
+#include "runtime/dist/Streaming.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace bdl::dist;
+
+namespace {
+
+std::vector<float> inputs() {
+  std::mt19937 rng(7);
+  std::vector<float> in;
+  for (int i = 0; i < 3000; ++i)
+    in.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng())));
+  for (uint32_t hi : {0x0000u, 0x0001u, 0x3F80u, 0x3F81u, 0x7F7Fu, 0x7F80u, 0x7FC0u, 0xFF80u, 0x8000u, 0x807Fu})
+    for (uint32_t lo : {0x0000u, 0x7FFFu, 0x8000u, 0x8001u, 0xFFFFu})
+      in.push_back(std::bit_cast<float>((hi << 16) | lo));
+  return in;
+}
+
+bool sameBits(const void* a, const void* b, size_t bytes) { return std::memcmp(a, b, bytes) == 0; }
+
+} // namespace
+
+TEST(Streaming, SameBitsAsThePlainLoopsAtEveryAlignment) {
+  if (!streaming::available())
+    GTEST_SKIP() << "no AVX-512 on this CPU: the plain loops run";
+  const std::vector<float> in = inputs();
+  std::vector<uint16_t> h(in.size());
+  f32ToBf16(in, h);
+  for (size_t shift = 0; shift < 20; ++shift)
+    for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{100}, in.size() - 40}) {
+      SCOPED_TRACE("shift " + std::to_string(shift) + ", n " + std::to_string(n));
+      const float* src = in.data() + shift % 7;
+      const uint16_t* hsrc = h.data() + shift % 5;
+      std::vector<float> fa(n + 32), fb(n + 32), ra(n + 32), rb(n + 32);
+      std::vector<uint16_t> ha(n + 32), hb(n + 32);
+      float* fo = fa.data() + shift; // the outputs start at every offset
+      uint16_t* ho = ha.data() + shift;
+
+      streaming::copy(src, fo, n);
+      EXPECT_TRUE(sameBits(fo, src, n * 4)) << "copy";
+
+      streaming::narrow(src, ho, n);
+      f32ToBf16({src, n}, {hb.data(), n});
+      EXPECT_TRUE(sameBits(ho, hb.data(), n * 2)) << "narrow";
+
+      streaming::narrowRounded(src, ho, ra.data() + shift, n);
+      f32ToBf16Rounded({src, n}, {hb.data(), n}, {rb.data(), n});
+      EXPECT_TRUE(sameBits(ho, hb.data(), n * 2)) << "narrowRounded, bf16";
+      EXPECT_TRUE(sameBits(ra.data() + shift, rb.data(), n * 4)) << "narrowRounded, f32";
+
+      streaming::widen(hsrc, fo, n);
+      bf16ToF32({hsrc, n}, {fb.data(), n});
+      EXPECT_TRUE(sameBits(fo, fb.data(), n * 4)) << "widen";
+
+      streaming::addTwo(fo, src, nullptr, nullptr, hsrc, n);
+      for (size_t i = 0; i < n; ++i)
+        fb[i] = src[i] + bf16ToF32(hsrc[i]);
+      EXPECT_TRUE(sameBits(fo, fb.data(), n * 4)) << "addTwo f32 + bf16";
+
+      streaming::addTwo(fo, nullptr, hsrc, src + 1, nullptr, n);
+      for (size_t i = 0; i < n; ++i)
+        fb[i] = bf16ToF32(hsrc[i]) + src[1 + i];
+      EXPECT_TRUE(sameBits(fo, fb.data(), n * 4)) << "addTwo bf16 + f32";
+    }
+}
