@@ -5,7 +5,8 @@
 // read each cache line costs before it is written, about a quarter of the
 // memory traffic of a sync on one host. Bits are the same as the plain
 // loops in Bf16.h and ParamSync (integer conversions, one add per element
-// in the same order). Each call ends with a store fence, so whatever
+// in the same order), except which NaN a sum of two NaNs keeps, which
+// follows operand order and so the compiler's choice in the plain loop. Each call ends with a store fence, so whatever
 // signals the data afterwards (a frame on a socket) is ordered after it.
 #pragma once
 
