@@ -7,9 +7,11 @@
 #include "compiler/codegen/ConvKernels.h"
 
 #include "compiler/codegen/Kernels.h"
+#include "compiler/ir/Error.h"
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace bdl::codegen {
@@ -227,6 +229,8 @@ void directConvGradInput(const DirectConvShape& s, const float* dy, const float*
 }
 
 void directConvGradWeight(const DirectConvShape& s, const float* x, const float* dy, float* dw, int threads) {
+  BDL_IR_CHECK(s.kw >= 1 && s.kw <= kDirectConvMaxKw, "direct weight gradient of a kernel " + std::to_string(s.kw) +
+                                                          " wide (DnnlConv.cpp offers it up to kDirectConvMaxKw)");
   int t = teamFor(s, threads);
   size_t size = static_cast<size_t>(s.o * s.c * s.kh * s.kw);
   // Per thread, 16 partial sums per weight (a float buffer: std::vector

@@ -1,6 +1,8 @@
 // Matrix products and convolutions on oneDNN 2.x (op descriptor, then
 // primitive descriptor, then primitive), created once at compile time and
-// executed on the executable's stream with the plan's buffers.
+// executed on the executable's stream with the plan's buffers; a
+// convolution may instead run a direct kernel (ConvKernels.h) when that
+// times faster.
 #pragma once
 
 #include "compiler/codegen/OrcCompiler.h"

@@ -1,6 +1,7 @@
 // Lowering: a concrete graph -> a Program (steps, homes, arena size).
 // Expects: a verified graph whose types are all concrete.
-// Guarantees: one step per fused group (LLVM), per matmul/conv (oneDNN),
+// Guarantees: one step per fused group (LLVM), per matmul (oneDNN), per
+//   convolution (the fastest of oneDNN's and the direct kernels, timed),
 //   per pool/reduction/softmax/loss (f32 kernels) and per remaining node
 //   (the reference kernel on copies: any graph runs); reshapes and state
 //   updates alias their operand, transposes feeding only matmuls are folded
