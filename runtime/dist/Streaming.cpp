@@ -54,76 +54,67 @@ BDL_AVX512 inline __m256i narrow16(const float* in) {
 
 bool available() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
 
-BDL_AVX512 void copy(const float* in, float* out, size_t n) {
-  size_t i = headLength(out, 64, n);
+// Every loop below: `scalar(k)` on the elements before `out` reaches an
+// `align`-byte boundary (streaming stores need it) and after the last whole
+// block of 16, `vector(i)` on the blocks of 16 between; then the fence.
+template <class Out, class Scalar, class Vector>
+BDL_AVX512 inline void blocksOf16(const Out* out, size_t align, size_t n, Scalar scalar, Vector vector) {
+  size_t i = headLength(out, align, n);
   for (size_t k = 0; k < i; ++k)
-    out[k] = in[k];
+    scalar(k);
   for (; i + 16 <= n; i += 16)
-    _mm512_stream_ps(out + i, _mm512_loadu_ps(in + i));
+    vector(i);
   for (; i < n; ++i)
-    out[i] = in[i];
+    scalar(i);
   _mm_sfence();
 }
 
+BDL_AVX512 void copy(const float* in, float* out, size_t n) {
+  blocksOf16(
+      out, 64, n, [&](size_t k) { out[k] = in[k]; },
+      [&](size_t i) BDL_AVX512 { _mm512_stream_ps(out + i, _mm512_loadu_ps(in + i)); });
+}
+
 BDL_AVX512 void narrow(const float* in, uint16_t* out, size_t n) {
-  size_t i = headLength(out, 32, n);
-  for (size_t k = 0; k < i; ++k)
-    out[k] = f32ToBf16(in[k]);
-  for (; i + 16 <= n; i += 16)
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), narrow16(in + i));
-  for (; i < n; ++i)
-    out[i] = f32ToBf16(in[i]);
-  _mm_sfence();
+  blocksOf16(
+      out, 32, n, [&](size_t k) { out[k] = f32ToBf16(in[k]); },
+      [&](size_t i) BDL_AVX512 { _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), narrow16(in + i)); });
 }
 
 BDL_AVX512 void narrowRounded(const float* in, uint16_t* out, float* rounded, size_t n) {
   // Aligned for the wider output; the other one is streamed too when its
   // alignment falls on the same element.
-  size_t i = headLength(rounded, 64, n);
-  const bool bothAligned = reinterpret_cast<uintptr_t>(out + i) % 32 == 0;
-  for (size_t k = 0; k < i; ++k) {
-    out[k] = f32ToBf16(in[k]);
-    rounded[k] = bf16ToF32(out[k]);
-  }
-  for (; i + 16 <= n; i += 16) {
-    __m256i h = narrow16(in + i);
-    if (bothAligned)
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), h);
-    else
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
-    _mm512_stream_si512(reinterpret_cast<__m512i*>(rounded + i), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-  for (; i < n; ++i) {
-    out[i] = f32ToBf16(in[i]);
-    rounded[i] = bf16ToF32(out[i]);
-  }
-  _mm_sfence();
+  const bool bothAligned = reinterpret_cast<uintptr_t>(out + headLength(rounded, 64, n)) % 32 == 0;
+  blocksOf16(
+      rounded, 64, n,
+      [&](size_t k) {
+        out[k] = f32ToBf16(in[k]);
+        rounded[k] = bf16ToF32(out[k]);
+      },
+      [&](size_t i) BDL_AVX512 {
+        __m256i h = narrow16(in + i);
+        if (bothAligned)
+          _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), h);
+        else
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(rounded + i), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      });
 }
 
 BDL_AVX512 void widen(const uint16_t* in, float* out, size_t n) {
-  size_t i = headLength(out, 64, n);
-  for (size_t k = 0; k < i; ++k)
-    out[k] = bf16ToF32(in[k]);
-  for (; i + 16 <= n; i += 16)
-    _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i), widen16(in + i));
-  for (; i < n; ++i)
-    out[i] = bf16ToF32(in[i]);
-  _mm_sfence();
+  blocksOf16(
+      out, 64, n, [&](size_t k) { out[k] = bf16ToF32(in[k]); },
+      [&](size_t i) BDL_AVX512 { _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i), widen16(in + i)); });
 }
 
 BDL_AVX512 void addTwo(float* sum, const float* a32, const uint16_t* a16, const float* b32, const uint16_t* b16,
                        size_t n) {
-  auto scalar = [&](size_t k) {
-    sum[k] = (a32 ? a32[k] : bf16ToF32(a16[k])) + (b32 ? b32[k] : bf16ToF32(b16[k]));
-  };
-  size_t i = headLength(sum, 64, n);
-  for (size_t k = 0; k < i; ++k)
-    scalar(k);
-  for (; i + 16 <= n; i += 16)
-    _mm512_stream_ps(sum + i, _mm512_add_ps(load16(a32, a16, i), load16(b32, b16, i)));
-  for (; i < n; ++i)
-    scalar(i);
-  _mm_sfence();
+  blocksOf16(
+      sum, 64, n,
+      [&](size_t k) { sum[k] = (a32 ? a32[k] : bf16ToF32(a16[k])) + (b32 ? b32[k] : bf16ToF32(b16[k])); },
+      [&](size_t i) BDL_AVX512 {
+        _mm512_stream_ps(sum + i, _mm512_add_ps(load16(a32, a16, i), load16(b32, b16, i)));
+      });
 }
 
 #pragma GCC diagnostic pop
