@@ -186,6 +186,7 @@ Expected<std::unique_ptr<exec::Executable>> compileJit(Graph graph, const exec::
   LoweringOptions lo;
   lo.fusion = options.fusion;
   lo.threads = std::max(1, options.threads);
+  lo.timeConvolutions = options.timeConvolutions;
   if (options.cacheDir != "-") lo.cacheDir = options.cacheDir.empty() ? defaultCacheDir() : std::filesystem::path(options.cacheDir);
   Expected<Program> p = [&]() -> Expected<Program> {
     try {

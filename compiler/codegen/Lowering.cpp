@@ -202,7 +202,8 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     case OpKind::Conv2dGradWeight:
       if (!convOptions) {
         const char* timing = std::getenv("BDL_CONV_TIMING");
-        convOptions = ConvOptions{options.cacheDir, hostTarget(), !(timing && std::string(timing) == "0")};
+        const bool timed = options.timeConvolutions && !(timing && std::string(timing) == "0");
+        convOptions = ConvOptions{options.cacheDir, hostTarget(), timed};
       }
       if (std::optional<ConvStep> conv = dnnlConv(res->dnnl, g, id, *convOptions)) {
         fast = std::move(conv->run);

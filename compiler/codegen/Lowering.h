@@ -21,6 +21,7 @@ struct LoweringOptions {
   bool fusion = true;
   int threads = 1; // the OpenMP team of runs (oneDNN sizes its kernels for it)
   std::optional<std::filesystem::path> cacheDir; // nullopt: no kernel cache
+  bool timeConvolutions = true; // EngineOptions::timeConvolutions
 };
 
 ir::Expected<Program> lower(const ir::Graph& g, const LoweringOptions& options);

@@ -34,6 +34,12 @@ struct EngineOptions {
   bool fusion = true;       // --no-fusion turns it off (Jit)
   std::string cacheDir;     // kernel cache; empty: the engine's default; "-": disabled
   bool checkAgainstReference = false; // Jit: run the oracle too, name the first group that differs
+  // Jit: time each convolution's candidate kernels at compile time and keep
+  // the fastest (recorded in the kernel cache). A cold compile may pick
+  // another candidate than the last one did (f32 rounding differs); false
+  // takes oneDNN's own pick, the same on every compile of a machine.
+  // BDL_CONV_TIMING=0 in the environment also turns it off.
+  bool timeConvolutions = true;
 };
 
 class Executable {

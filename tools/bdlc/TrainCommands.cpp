@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
@@ -148,6 +149,11 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
       if (env.worldSize > 1) {
         comm = std::make_unique<dist::Communicator>(cfg);
         comm->connect();
+        // Every rank, and every rerun, must run the same convolution kernels
+        // for results to repeat bit for bit; timed choices can differ from
+        // rank to rank. BDL_CONV_TIMING=1 times them anyway.
+        const char* timing = std::getenv("BDL_CONV_TIMING");
+        jobOptions.engine.timeConvolutions = timing && std::string(timing) == "1";
       }
       jobOptions.shard = {env.rank, env.worldSize};
     }
