@@ -85,7 +85,7 @@ void gemvColumns(const float* x, const float* w, float* y, int64_t m, int64_t k,
 
 } // namespace
 
-std::optional<StepFn> gemvKernel(const Graph& g, ValueId out, ValueId a, ValueId b) {
+std::optional<StepFn> gemvKernel(const Graph& g, ValueId out, ValueId a, ValueId b, ColumnEpilogue epilogue) {
   const TensorType& ta = g.type(a);
   const TensorType& tb = g.type(b);
   if (ta.dtype != DType::F32 || tb.dtype != DType::F32 || tb.rank() != 2) return std::nullopt;
@@ -93,6 +93,7 @@ std::optional<StepFn> gemvKernel(const Graph& g, ValueId out, ValueId a, ValueId
   int64_t k = sa.back(), n = sb[1];
   int64_t m = numElements(sa) / std::max<int64_t>(k, 1); // leading dims fold into rows: W is shared
   if (m < 1 || m > kMaxRows || k == 0 || n == 0) return std::nullopt;
+  if (epilogue && m != 1) return std::nullopt; // an epilogue's elements are columns of one row
   double bytes = 4.0 * static_cast<double>(k) * static_cast<double>(n);
   return [=](RunContext& ctx) {
     const float* x = ctx.at<float>(a);
@@ -103,7 +104,9 @@ std::optional<StepFn> gemvKernel(const Graph& g, ValueId out, ValueId a, ValueId
     parallelFor(t, n, n / (2 * std::max(t, 1)), [&](int64_t c0, int64_t c1) {
       c0 = c0 / kLanes * kLanes;
       c1 = c1 == n ? n : c1 / kLanes * kLanes;
-      if (c0 < c1) gemvColumns(x, w, y, m, k, n, c0, c1);
+      if (c0 >= c1) return;
+      gemvColumns(x, w, y, m, k, n, c0, c1);
+      if (epilogue) epilogue(ctx, c0, c1);
     });
   };
 }

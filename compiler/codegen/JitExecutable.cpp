@@ -23,6 +23,27 @@ using namespace bdl::ir;
 JitExecutable::JitExecutable(Graph graph, Program program, const exec::EngineOptions& options)
     : graph_(std::move(graph)), program_(std::move(program)), options_(options) {
   if (program_.arenaBytes > 0) arena_ = std::aligned_alloc(64, (program_.arenaBytes + 63) / 64 * 64);
+  homes_.assign(graph_.size(), nullptr);
+  std::vector<bool> fedRoot(graph_.size(), false);
+  char* base = static_cast<char*>(arena_);
+  for (ValueId v = 0; v < graph_.size(); ++v) {
+    const ValueHome& h = program_.homes[v];
+    switch (h.kind) {
+    case Home::None: break;
+    case Home::Arena: homes_[v] = base + h.offset; break;
+    case Home::Constant: homes_[v] = const_cast<void*>(h.constant.rawData()); break;
+    case Home::Alias: // an alias's target comes first in the graph's order
+      homes_[v] = homes_[h.aliasOf];
+      fedRoot[v] = fedRoot[h.aliasOf];
+      if (fedRoot[v]) feedAliases_.push_back(v);
+      break;
+    case Home::Feed:
+      feeds_.push_back(v);
+      fedRoot[v] = true;
+      break;
+    }
+    if (graph_.node(v).op == OpKind::StateUpdate) stateUpdates_.push_back(v);
+  }
   if (const char* p = std::getenv("BDL_JIT_PROFILE"); p && *p && *p != '0') profile_.assign(program_.steps.size(), 0.0);
 }
 
@@ -42,26 +63,15 @@ JitExecutable::~JitExecutable() {
 }
 
 std::optional<Error> JitExecutable::bind(const interp::Feeds& feeds, RunContext& ctx) {
-  ctx.ptr.assign(graph_.size(), nullptr);
+  ctx.ptr = homes_;
   ctx.threads = std::max(1, options_.threads);
-  char* base = static_cast<char*>(arena_);
-  for (ValueId v = 0; v < graph_.size(); ++v) {
-    const ValueHome& h = program_.homes[v];
-    const Node& n = graph_.node(v);
-    switch (h.kind) {
-    case Home::None: break;
-    case Home::Arena: ctx.ptr[v] = base + h.offset; break;
-    case Home::Constant: ctx.ptr[v] = const_cast<void*>(h.constant.rawData()); break;
-    case Home::Alias: ctx.ptr[v] = ctx.ptr[h.aliasOf]; break;
-    case Home::Feed: {
-      Tensor t;
-      if (std::optional<Error> bad = interp::checkFeed(n, feeds, t)) return *bad;
-      // Steps never write a feed: reading the caller's bytes in place is safe.
-      ctx.ptr[v] = const_cast<void*>(feeds.at(n.name).rawData());
-      break;
-    }
-    }
+  for (ValueId v : feeds_) {
+    const Tensor* t = nullptr;
+    if (std::optional<Error> bad = interp::checkFeed(graph_.node(v), feeds, t)) return *bad;
+    // Steps never write a feed: reading the caller's bytes in place is safe.
+    ctx.ptr[v] = const_cast<void*>(t->rawData());
   }
+  for (ValueId v : feedAliases_) ctx.ptr[v] = ctx.ptr[program_.homes[v].aliasOf];
   return std::nullopt;
 }
 
@@ -172,9 +182,9 @@ Expected<interp::RunResult> JitExecutable::run(const interp::Feeds& feeds) {
   }
   interp::RunResult result;
   for (const GraphOutput& o : graph_.outputs) result.outputs[o.name] = copyOut(graph_.type(o.value), ctx.ptr[o.value]);
-  for (ValueId v = 0; v < graph_.size(); ++v) {
+  for (ValueId v : stateUpdates_) {
     const Node& n = graph_.node(v);
-    if (n.op == OpKind::StateUpdate) result.stateUpdates[graph_.node(n.operands[0]).name] = copyOut(n.type, ctx.ptr[v]);
+    result.stateUpdates[graph_.node(n.operands[0]).name] = copyOut(n.type, ctx.ptr[v]);
   }
   return result;
 }

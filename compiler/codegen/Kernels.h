@@ -26,7 +26,12 @@ std::optional<StepFn> reduceKernel(const ir::Graph& g, ir::ValueId out); // Redu
 std::optional<StepFn> lossKernel(const ir::Graph& g, ir::ValueId out);   // LossKernels.cpp
 std::optional<StepFn> dataKernel(const ir::Graph& g, ir::ValueId out);   // DataKernels.cpp
 // out = a @ b for at most 4 rows of a and a 2-D row-major b (GemvKernel.cpp).
-std::optional<StepFn> gemvKernel(const ir::Graph& g, ir::ValueId out, ir::ValueId a, ir::ValueId b);
+// `epilogue` (optional) runs on each thread right after it has written
+// columns [c0, c1) of the product's single row, while they are in cache: the
+// fused element-wise group that reads the product (bias, activation).
+using ColumnEpilogue = std::function<void(RunContext&, int64_t c0, int64_t c1)>;
+std::optional<StepFn> gemvKernel(const ir::Graph& g, ir::ValueId out, ir::ValueId a, ir::ValueId b,
+                                 ColumnEpilogue epilogue = {});
 
 // Splits [0, n) over the run's threads (one chunk when n is small).
 template <typename F> void parallelFor(int threads, int64_t n, int64_t grain, F&& f) {

@@ -64,31 +64,64 @@ struct GroupKernel {
   KernelFn fn = nullptr;
 };
 
+// A group's kernel over elements [b, e) on this thread.
+void callGroup(const GroupKernel& kernel, const std::vector<ValueId>& args, RunContext& ctx, int64_t b, int64_t e) {
+  void* a[64];
+  std::vector<void*> big;
+  void** ap = a;
+  if (args.size() > 64) {
+    big.resize(args.size());
+    ap = big.data();
+  }
+  for (size_t i = 0; i < args.size(); ++i) ap[i] = ctx.ptr[args[i]];
+  kernel.fn(ap, b, e);
+}
+
 StepFn groupStep(std::shared_ptr<GroupKernel> kernel, std::vector<ValueId> args, int64_t total, int64_t cost) {
   return [kernel, args, total, cost](RunContext& ctx) {
     if (total == 0) return;
-    void* a[64];
-    std::vector<void*> big;
-    void** ap = a;
-    if (args.size() > 64) {
-      big.resize(args.size());
-      ap = big.data();
-    }
-    for (size_t i = 0; i < args.size(); ++i) ap[i] = ctx.ptr[args[i]];
-    KernelFn fn = kernel->fn;
     // Small loops are not worth waking a second thread.
     int t = total * cost >= (1 << 16) ? ctx.threads : 1;
     if (t <= 1) {
-      fn(ap, 0, total);
+      callGroup(*kernel, args, ctx, 0, total);
       return;
     }
 #pragma omp parallel num_threads(t)
     {
       int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
       int64_t b = total * id / nt / 16 * 16, e = id + 1 == nt ? total : total * (id + 1) / nt / 16 * 16;
-      if (b < e) fn(ap, b, e);
+      if (b < e) callGroup(*kernel, args, ctx, b, e);
     }
   };
+}
+
+// For each product, the fused group that can run as its epilogue inside the
+// batch-1 kernel (-1: none): the group is the product's only reader, has its
+// shape, and reads nothing else but leaves, so it may run as soon as the
+// product has (its own step would come later, at its last member).
+std::vector<int> epilogueGroups(const Graph& g, const Fusion& f) {
+  constexpr int kNone = -1, kOther = -2;
+  std::vector<int> reader(g.size(), kNone); // the one group reading a value, or kOther
+  for (ValueId v = 0; v < g.size(); ++v)
+    for (ValueId o : g.node(v).operands) {
+      int gi = f.groupOf[v] >= 0 ? f.groupOf[v] : kOther;
+      reader[o] = reader[o] == kNone || reader[o] == gi ? gi : kOther;
+    }
+  for (const GraphOutput& o : g.outputs) reader[o.value] = kOther;
+  std::vector<int> result(g.size(), kNone);
+  for (ValueId v = 0; v < g.size(); ++v) {
+    if (g.node(v).op != OpKind::MatMul || reader[v] < 0) continue;
+    const FusedGroup& grp = f.groups[reader[v]];
+    if (grp.shape != *g.type(v).shape()) continue;
+    bool leavesOnly = true;
+    for (ValueId in : grp.inputs) {
+      OpKind op = g.node(in).op;
+      leavesOnly &= in == v || op == OpKind::Input || op == OpKind::Parameter || op == OpKind::State ||
+                    op == OpKind::Constant;
+    }
+    if (leavesOnly) result[v] = reader[v];
+  }
+  return result;
 }
 
 std::string valueList(const std::vector<ValueId>& vs) {
@@ -131,6 +164,8 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
   std::vector<bool> folded = foldedTransposes(g);
   p.homes.resize(g.size());
   std::vector<std::shared_ptr<GroupKernel>> kernels(fusion.groups.size());
+  std::vector<int> epilogueOf = epilogueGroups(g, fusion);
+  std::vector<bool> runsAsEpilogue(fusion.groups.size(), false);
 
   auto arena = [&](ValueId v) {
     p.homes[v].kind = Home::Arena;
@@ -152,7 +187,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     std::string tag = std::string(opName(n.op)) + " %" + std::to_string(id);
     if (int gi = fusion.groupOf[id]; gi >= 0) {
       const FusedGroup& grp = fusion.groups[gi];
-      if (grp.members.back() != id) continue;
+      if (grp.members.back() != id || runsAsEpilogue[gi]) continue;
       kernels[gi] = std::make_shared<GroupKernel>();
       int64_t cost = static_cast<int64_t>(grp.members.size());
       addStep("group g" + std::to_string(gi) + " [llvm] " + valueList(grp.members), grp.members, grp.inputs,
@@ -189,6 +224,25 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     case OpKind::MatMul: {
       MatOperand a = matOperand(n.operands[0]), b = matOperand(n.operands[1]);
       reads = {a.value, b.value};
+      if (int gi = epilogueOf[id]; gi >= 0 && !a.transposed && !b.transposed) {
+        const FusedGroup& grp = fusion.groups[gi];
+        auto kernel = std::make_shared<GroupKernel>();
+        ColumnEpilogue epilogue = [kernel, args = kernelArguments(g, grp)](RunContext& ctx, int64_t c0, int64_t c1) {
+          callGroup(*kernel, args, ctx, c0, c1);
+        };
+        if (std::optional<StepFn> fused = gemvKernel(g, id, a.value, b.value, std::move(epilogue))) {
+          kernels[gi] = kernel;
+          runsAsEpilogue[gi] = true;
+          std::vector<ValueId> nodes = {id}, inputs = reads, outputs = {id};
+          nodes.insert(nodes.end(), grp.members.begin(), grp.members.end());
+          for (ValueId in : grp.inputs)
+            if (in != id) inputs.push_back(in);
+          outputs.insert(outputs.end(), grp.outputs.begin(), grp.outputs.end());
+          addStep(tag + " [gemv] + group g" + std::to_string(gi) + " [llvm] " + valueList(grp.members), nodes, inputs,
+                  outputs, std::move(*fused));
+          continue;
+        }
+      }
       if (!a.transposed && !b.transposed && (fast = gemvKernel(g, id, a.value, b.value))) {
         engine = "gemv";
         break;

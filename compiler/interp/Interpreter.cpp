@@ -8,18 +8,27 @@ namespace bdl::interp {
 
 using namespace bdl::ir;
 
-std::optional<Error> checkFeed(const Node& n, const Feeds& feeds, Tensor& out) {
+// The feed's shape equals the node's concrete dims (without building Dims:
+// the jit checks every feed of every batch-1 call).
+static bool sameShape(const Shape& shape, const Dims& dims) {
+  if (shape.size() != dims.size()) return false;
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (!dims[i].is(shape[i])) return false;
+  return true;
+}
+
+std::optional<Error> checkFeed(const Node& n, const Feeds& feeds, const Tensor*& out) {
   auto it = feeds.find(n.name);
   if (it == feeds.end())
     return makeError("no value fed for " + std::string(opName(n.op)) + " '" + n.name + "' (" +
                      n.type.toString() + ")");
   const Tensor& t = it->second;
-  if (!t.defined() || t.dtype() != n.type.dtype || dimsOf(t.shape()) != n.type.dims)
+  if (!t.defined() || t.dtype() != n.type.dtype || !sameShape(t.shape(), n.type.dims))
     return makeError("the value fed for '" + n.name + "' is " +
                      (t.defined() ? std::string(dtypeName(t.dtype())) + shapeToString(t.shape())
                                   : std::string("undefined")) +
                      " but the graph expects " + n.type.toString());
-  out = t;
+  out = &t;
   return std::nullopt;
 }
 
@@ -39,7 +48,9 @@ ir::Expected<RunResult> run(const Graph& g, const Feeds& feeds) {
         return makeError("cannot run a graph with symbolic types (specialize it first): " +
                          printNode(g, id));
       if (n.op == OpKind::Input || n.op == OpKind::Parameter || n.op == OpKind::State) {
-        if (auto e = checkFeed(n, feeds, values[id])) return *e;
+        const Tensor* fed = nullptr;
+        if (auto e = checkFeed(n, feeds, fed)) return *e;
+        values[id] = *fed;
         continue;
       }
       std::vector<Tensor> inputs;

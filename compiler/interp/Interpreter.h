@@ -25,9 +25,10 @@ struct RunResult {
   std::map<std::string, Tensor> stateUpdates; // new value of each updated state
 };
 
-// The feed for leaf `n` (an Input, Parameter or State) into `out`, or the
+// The feed for leaf `n` (an Input, Parameter or State), pointed to by `out`
+// (it lives in `feeds`), or the
 // error naming what is missing or mistyped. Every engine checks feeds so.
-std::optional<ir::Error> checkFeed(const ir::Node& n, const Feeds& feeds, Tensor& out);
+std::optional<ir::Error> checkFeed(const ir::Node& n, const Feeds& feeds, const Tensor*& out);
 
 // Runs `g` (all types concrete) on `feeds`. Errors: a missing or mistyped
 // feed, a symbolic type, bad run-time data (labels out of range).

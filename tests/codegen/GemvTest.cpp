@@ -45,3 +45,64 @@ TEST(JitGemv, FiveRowsGoToOneDnn) {
 
 } // namespace
 } // namespace bdl::codegentest
+
+namespace bdl::codegentest {
+namespace {
+
+// relu(x @ W + b) for one row: the bias and relu run inside the product's
+// step, on the columns each thread has just written.
+Graph denseRow(int64_t k, int64_t n, bool productIsAnOutput) {
+  GraphBuilder b;
+  ValueId x = *b.input("x", {DType::F32, dimsOf({1, k})});
+  ValueId w = *b.input("w", {DType::F32, dimsOf({k, n})});
+  ValueId bias = *b.input("b", {DType::F32, dimsOf({n})});
+  ValueId product = *b.matmul(x, w);
+  (void)b.output("y", *b.relu(*b.add(product, bias)));
+  if (productIsAnOutput) (void)b.output("product", product);
+  return b.finish();
+}
+
+interp::Feeds denseRowFeeds(int64_t k, int64_t n) {
+  return {{"x", randomTensor(DType::F32, {1, k}, 21)},
+          {"w", randomTensor(DType::F32, {k, n}, 22)},
+          {"b", randomTensor(DType::F32, {n}, 23)}};
+}
+
+TEST(JitGemv, BiasAndActivationRunAsTheProductsEpilogue) {
+  for (int64_t n : {10, 16, 130, 256})
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " threads=" + std::to_string(threads));
+      Graph g = denseRow(784, n, false);
+      auto plan = codegen::dumpPlan(g);
+      ASSERT_TRUE(plan.ok()) << plan.error().message;
+      EXPECT_NE(plan->find("[gemv] + group g0 [llvm]"), std::string::npos) << *plan;
+      EXPECT_NE(plan->find("plan: 1 steps"), std::string::npos) << *plan;
+      expectSameAsReference(g, denseRowFeeds(784, n), 2e-5, {.threads = threads});
+      expectSameAsReference(g, denseRowFeeds(784, n), 2e-5, {.threads = threads, .check = true});
+    }
+}
+
+TEST(JitGemv, NoEpilogueWhenTheProductIsReadElsewhereOrTheGroupWaitsForAnotherStep) {
+  auto plan = codegen::dumpPlan(denseRow(64, 32, true));
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->find("+ group"), std::string::npos) << *plan;
+  expectSameAsReference(denseRow(64, 32, true), denseRowFeeds(64, 32));
+
+  // The group also reads another product's result: it must wait for it.
+  GraphBuilder b;
+  ValueId x = *b.input("x", {DType::F32, dimsOf({1, 8})});
+  ValueId w1 = *b.input("w1", {DType::F32, dimsOf({8, 16})});
+  ValueId w2 = *b.input("w2", {DType::F32, dimsOf({8, 16})});
+  ValueId p1 = *b.matmul(x, w1), p2 = *b.matmul(x, w2);
+  (void)b.output("y", *b.mul(p1, p2));
+  Graph g = b.finish();
+  auto plan2 = codegen::dumpPlan(g);
+  ASSERT_TRUE(plan2.ok()) << plan2.error().message;
+  EXPECT_EQ(plan2->find("+ group"), std::string::npos) << *plan2;
+  expectSameAsReference(g, {{"x", randomTensor(DType::F32, {1, 8}, 1)},
+                            {"w1", randomTensor(DType::F32, {8, 16}, 2)},
+                            {"w2", randomTensor(DType::F32, {8, 16}, 3)}});
+}
+
+} // namespace
+} // namespace bdl::codegentest
