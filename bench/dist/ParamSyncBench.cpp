@@ -8,6 +8,11 @@
 //   bench_param_sync [--sizes 1000000,10000000,25000000] [--worlds 2,4]
 //                    [--wires f32,bf16] [--iters 10] [--warmup 2] [--chunk 262144]
 //                    [--stat median|min] [--tcp | --socket] [--each-chunk] [--json]
+//                    [--update sgd|sum]
+// --update sgd (the default) applies w -= 0.01 g to the owner's block, as a
+// training step does; --update sum copies the summed gradient into it, so
+// every rank ends with the sum: an all-reduce, the work gloo's all_reduce
+// does, for a like-for-like comparison.
 // Same-host links share memory by default (DistConfig::sharedMemory: the
 // data goes through memfd segments, the Unix socket carries control frames).
 // --socket keeps the data on the Unix sockets (sharedMemory off); --tcp keeps
@@ -46,6 +51,7 @@ struct Options {
   bool tcp = false;
   bool socket = false;
   bool eachChunk = false;
+  bool sumOnly = false; // --update sum
 };
 
 
@@ -102,10 +108,17 @@ Options parse(int argc, char** argv) {
       o.socket = true;
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--update") {
+      std::string v = value();
+      if (v != "sgd" && v != "sum") {
+        std::fprintf(stderr, "bench_param_sync: --update is sgd or sum\n");
+        std::exit(2);
+      }
+      o.sumOnly = v == "sum";
     } else {
       std::fprintf(stderr,
                    "usage: bench_param_sync [--sizes N,...] [--worlds W,...] [--wires f32,bf16] [--iters K] "
-                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp | --socket] [--each-chunk] [--json]\n");
+                   "[--warmup K] [--chunk elements] [--stat median|min] [--tcp | --socket] [--each-chunk] [--json] [--update sgd|sum]\n");
       std::exit(2);
     }
   }
@@ -136,7 +149,11 @@ std::vector<double> runRank(Communicator& comm, size_t P, WireDType wire, const 
   std::vector<float> grad(P), weights(P, 0.5f);
   for (size_t i = 0; i < P; ++i)
     grad[i] = static_cast<float>((i * 2654435761u + static_cast<size_t>(comm.rank())) % 1000) * 1e-6f;
-  auto sgd = [](std::span<float> w, std::span<const float> g, size_t) {
+  auto sgd = [&o](std::span<float> w, std::span<const float> g, size_t) {
+    if (o.sumOnly) {
+      std::memcpy(w.data(), g.data(), w.size_bytes());
+      return;
+    }
     for (size_t i = 0; i < w.size(); ++i)
       w[i] -= 0.01f * g[i];
   };

@@ -82,6 +82,9 @@ def main():
                     help="ParamSyncOptions::updateEachChunk: the all-gather overlaps the reduce-scatter")
     ap.add_argument("--tcp", action="store_true",
                     help="bdl's same-host links on loopback TCP, as gloo's, instead of shared memory")
+    ap.add_argument("--update", choices=["sgd", "sum"], default="sgd",
+                    help="sgd: bdl's owners apply an SGD step (a training sync); sum: they keep the summed "
+                         "gradient, so bdl computes exactly gloo's all_reduce")
     ap.add_argument("--socket", action="store_true",
                     help="bdl's same-host data on the Unix sockets instead of shared memory")
     args = ap.parse_args()
@@ -91,7 +94,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     ratios = {}
     path = "loopback TCP" if args.tcp else "Unix sockets" if args.socket else "shared memory"
-    print(f"bdl same-host data path: {path}; gloo: TCP loopback", flush=True)
+    print(f"bdl same-host data path: {path}; gloo: TCP loopback; bdl owners' update: {args.update}", flush=True)
     print(f"{'round':>5} {'world':>5} {'floats':>10} {'wire':>5} {'bdl ms':>10} {'gloo ms':>10} {'bdl GB/s':>9} "
           f"{'gloo/bdl':>9}   ({args.stat})")
     for rnd in range(args.rounds):
@@ -99,7 +102,7 @@ def main():
             [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
              "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"]
             + (["--tcp"] if args.tcp else []) + (["--socket"] if args.socket else [])
-            + (["--each-chunk"] if args.each_chunk else []),
+            + (["--each-chunk"] if args.each_chunk else []) + ["--update", args.update],
             check=True, capture_output=True, text=True).stdout
         bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
         for world in worlds:
