@@ -119,12 +119,17 @@ std::string writeCheckpoint(const std::string& rootPath, int64_t iteration, cons
   if (ec) throw TrainError(fmt::format("{}: cannot move the new checkpoint into place: {}", final.string(), ec.message()));
   fsyncPath(root);
 
-  if (keep > 0) {
-    std::vector<std::string> all = listCheckpoints(rootPath);
-    for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) removeDirectory(all[i], root);
-    fsyncPath(root);
-  }
+  pruneCheckpoints(rootPath, keep);
   return final.string();
+}
+
+void pruneCheckpoints(const std::string& rootPath, int64_t keep) {
+  if (keep <= 0) return;
+  fs::path root(rootPath);
+  std::vector<std::string> all = listCheckpoints(rootPath);
+  if (all.size() <= static_cast<size_t>(keep)) return;
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) removeDirectory(all[i], root);
+  fsyncPath(root);
 }
 
 std::optional<std::string> verifyCheckpoint(const std::string& dirPath) {

@@ -38,6 +38,10 @@ struct CheckpointContents {
 std::string writeCheckpoint(const std::string& root, int64_t iteration, const CheckpointContents& contents,
                             int64_t keep);
 
+// Removes the oldest checkpoints under `root` beyond the newest `keep`
+// (0: keep all).
+void pruneCheckpoints(const std::string& root, int64_t keep);
+
 // Creates `root` if needed and removes what a crash left there (half-built
 // or half-removed checkpoints); done when a run opens its checkpoint
 // directory and before every write. Throws TrainError naming the path.

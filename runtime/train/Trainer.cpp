@@ -324,6 +324,9 @@ TrainSummary Trainer::run() {
   // The end state is always kept when the job checkpoints at all (a job
   // resumed at its end has it already).
   if (s.iteration > firstIteration || s.lastCheckpoint.empty()) s.checkpoint();
+  // A run killed while pruning left more than `keep`; resumed at its end
+  // it writes nothing, so it finishes that pruning here.
+  else if (!s.cfg.checkpointDir.empty() && s.sync->rank() == 0) pruneCheckpoints(s.cfg.checkpointDir, s.cfg.keep);
   TrainSummary sum;
   sum.epochs = s.epoch;
   if (s.epochOpen && s.iterationsPerEpoch && *s.iterationsPerEpoch > 0)

@@ -1108,6 +1108,18 @@ def resume_finished_job_summary(env):
 
 
 @case()
+def resume_finished_job_finishes_pruning(env):
+    """A run SIGKILLed while `keep` pruned old checkpoints leaves one too
+    many; resumed at its end it writes none, and must still prune."""
+    job, r = train_iris(env)
+    shutil.copytree(env.path("ckpt", "step-00000150"), env.path("ckpt", "step-00000100"))
+    r2 = env.run("train", job, "--resume", "ckpt")
+    expect_exit(r2, 0)
+    expect(checkpoint_steps(env.path("ckpt")) == ["step-00000150", "step-00000200"],
+           "keep 2 must hold after the resumed run: %s" % checkpoint_steps(env.path("ckpt")), r2)
+
+
+@case()
 def train_usage_errors(env):
     job = env.write("iris.bdl", IRIS_JOB % {"csv": IRIS_CSV})
     r = env.run("eval", job)

@@ -146,6 +146,16 @@ TEST_F(CheckpointTest, KeepRemovesTheOldest) {
     EXPECT_EQ(e.path().filename().string().rfind("step-", 0), 0u) << "leftover " << e.path();
 }
 
+TEST_F(CheckpointTest, PruningAloneKeepsTheNewest) {
+  for (int64_t it : {10, 20, 30, 40}) writeCheckpoint(root(), it, contents(it), 0);
+  pruneCheckpoints(root(), 0);
+  EXPECT_EQ(listCheckpoints(root()).size(), 4u);
+  pruneCheckpoints(root(), 2);
+  EXPECT_EQ(names(listCheckpoints(root())), (std::vector<std::string>{"step-00000030", "step-00000040"}));
+  pruneCheckpoints(root(), 5);
+  EXPECT_EQ(listCheckpoints(root()).size(), 2u);
+}
+
 TEST_F(CheckpointTest, KeepZeroKeepsAll) {
   for (int64_t it : {1, 2, 3, 4}) writeCheckpoint(root(), it, contents(it), 0);
   EXPECT_EQ(listCheckpoints(root()).size(), 4u);
