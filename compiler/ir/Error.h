@@ -4,6 +4,8 @@
 // entry points (autodiff, interpreter, passes) turn back into an Error value.
 #pragma once
 
+#include "bdl/BasicResult.h"
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -20,23 +22,7 @@ struct Error {
   int dim = -1;
 };
 
-template <typename T> class [[nodiscard]] Expected {
-public:
-  Expected(T value) : v_(std::move(value)) {}
-  Expected(Error error) : v_(std::move(error)) {}
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const Error& error() const { return std::get<1>(v_); }
-
-private:
-  std::variant<T, Error> v_;
-};
+template <typename T> using Expected = ::bdl::BasicResult<T, Error>;
 
 inline Error makeError(std::string message, int operand = -1, int dim = -1) {
   return Error{std::move(message), operand, dim};

@@ -5,6 +5,8 @@
 //   if (!p) std::cerr << p.error().rendered;   // file:line:col: error: ...
 #pragma once
 
+#include "bdl/BasicResult.h"
+
 #include <string>
 #include <utility>
 #include <variant>
@@ -32,22 +34,6 @@ struct Error {
   std::string rendered;                // all of them in clang's layout, ready to print
 };
 
-template <typename T> class [[nodiscard]] Result {
-public:
-  Result(T value) : v_(std::move(value)) {}
-  Result(Error error) : v_(std::move(error)) {}
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const Error& error() const { return std::get<1>(v_); }
-
-private:
-  std::variant<T, Error> v_;
-};
+template <typename T> using Result = BasicResult<T, Error>;
 
 } // namespace bdl

@@ -3,6 +3,8 @@
 // Result<T> holding a message, never as an abort of the host process.
 #pragma once
 
+#include "bdl/BasicResult.h"
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -31,35 +33,14 @@ private:
 };
 
 // A value of type T, or an error message.
-template <typename T> class [[nodiscard]] Result {
+template <typename T> class [[nodiscard]] Result : public BasicResult<T, Error> {
 public:
-  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}
-  Result(Error error) : data_(std::in_place_index<1>, std::move(error)) {}
-
-  bool ok() const { return data_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  // Reading the value of a failed result is a programming error in the
-  // caller; it throws (never aborts) and names this file.
-  T& value() & { check(); return std::get<0>(data_); }
-  const T& value() const& { check(); return std::get<0>(data_); }
-  T&& value() && { check(); return std::get<0>(std::move(data_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
+  using BasicResult<T, Error>::BasicResult;
   const std::string& message() const {
     static const std::string kNone;
-    return ok() ? kNone : std::get<1>(data_).message;
+    return this->ok() ? kNone : this->error().message;
   }
-  Status status() const { return ok() ? Status() : Status(std::get<1>(data_)); }
-
-private:
-  void check() const {
-    if (!ok())
-      throw std::logic_error("runtime/optim/Result.h: value() of a failed result: " +
-                             std::get<1>(data_).message);
-  }
-  std::variant<T, Error> data_;
+  Status status() const { return this->ok() ? Status() : Status(this->error()); }
 };
 
 } // namespace bdl::optim
