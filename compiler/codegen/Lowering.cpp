@@ -255,8 +255,10 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     case OpKind::Conv2dGradInput:
     case OpKind::Conv2dGradWeight:
       if (!convOptions) {
-        const char* timing = std::getenv("BDL_CONV_TIMING");
-        const bool timed = options.timeConvolutions && !(timing && std::string(timing) == "0");
+        // BDL_CONV_TIMING=0 or 1 overrides the option, for every caller.
+        const char* env = std::getenv("BDL_CONV_TIMING");
+        const std::string timing = env ? env : "";
+        const bool timed = timing == "1" || (timing != "0" && options.timeConvolutions);
         convOptions = ConvOptions{options.cacheDir, hostTarget(), timed};
       }
       if (std::optional<ConvStep> conv = dnnlConv(res->dnnl, g, id, *convOptions)) {

@@ -38,7 +38,7 @@ struct EngineOptions {
   // the fastest (recorded in the kernel cache). A cold compile may pick
   // another candidate than the last one did (f32 rounding differs); false
   // takes oneDNN's own pick, the same on every compile of a machine.
-  // BDL_CONV_TIMING=0 in the environment also turns it off.
+  // BDL_CONV_TIMING=0 or 1 in the environment overrides it.
   bool timeConvolutions = true;
 };
 

@@ -21,7 +21,6 @@
 #include <fmt/format.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
@@ -151,9 +150,8 @@ int runTrain(const TrainOptions& opts, const CommonOptions& options) {
         comm->connect();
         // Every rank, and every rerun, must run the same convolution kernels
         // for results to repeat bit for bit; timed choices can differ from
-        // rank to rank. BDL_CONV_TIMING=1 times them anyway.
-        const char* timing = std::getenv("BDL_CONV_TIMING");
-        jobOptions.engine.timeConvolutions = timing && std::string(timing) == "1";
+        // rank to rank (BDL_CONV_TIMING=1 times them anyway).
+        jobOptions.engine.timeConvolutions = false;
       }
       jobOptions.shard = {env.rank, env.worldSize};
     }
