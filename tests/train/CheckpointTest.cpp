@@ -4,6 +4,7 @@
 #include "runtime/data/Npz.h"
 #include "runtime/train/Checkpoint.h"
 #include "runtime/train/TrainError.h"
+#include "tests/train/TrainTestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -77,14 +78,7 @@ void expectSameTensors(const NamedTensors& a, const NamedTensors& b) {
   }
 }
 
-std::string messageOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const TrainError& e) {
-    return e.what();
-  }
-  return "(no TrainError)";
-}
+using test::messageOf;
 
 class CheckpointTest : public ::testing::Test {
 protected:

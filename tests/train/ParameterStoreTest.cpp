@@ -4,6 +4,7 @@
 #include "compiler/ir/Builder.h"
 #include "runtime/train/ParameterStore.h"
 #include "runtime/train/TrainError.h"
+#include "tests/train/TrainTestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -36,14 +37,7 @@ ir::Graph smallGraph() {
   return b.finish();
 }
 
-std::string messageOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const TrainError& e) {
-    return e.what();
-  }
-  return "(no TrainError)";
-}
+using test::messageOf;
 
 Tensor filled(DType dtype, const Shape& shape, double v) {
   Tensor t(dtype, shape);
