@@ -1151,17 +1151,24 @@ def train_usage_errors(env):
     expect(not crashed(r), "crash", r)
 
 
-@case()
-def corrupt_checkpoint(env):
-    """A corrupt newest checkpoint: skipped with a warning when resuming from
-    the root, an error when named directly (train, eval, predict)."""
-    job, r = train_iris(env)
+def train_iris_then_corrupt_newest(env):
+    """Trains the iris job, flips a bit of the newest checkpoint's params.npz
+    (step 200) and writes the features as x.npy; returns the job path."""
+    job, _ = train_iris(env)
     params = env.path("ckpt", "step-00000200", "params.npz")
     data = bytearray(open(params, "rb").read())
     data[100] ^= 0x01
     open(params, "wb").write(bytes(data))
     features, _ = iris_rows()
     write_npy(env.path("x.npy"), "<f4", (150, 4), [v for row in features for v in row])
+    return job
+
+
+@case()
+def corrupt_checkpoint(env):
+    """A corrupt newest checkpoint: skipped with a warning when resuming from
+    the root, an error when named directly (train, eval, predict)."""
+    job = train_iris_then_corrupt_newest(env)
     for command in (["train", job, "--resume", "ckpt/step-00000200"],
                     ["eval", job, "--checkpoint", "ckpt/step-00000200"],
                     ["predict", job, "--model", "IrisNet", "--checkpoint", "ckpt/step-00000200",
@@ -1183,13 +1190,7 @@ def corrupt_checkpoint(env):
 
 @case()
 def corrupt_checkpoint_root_eval_warns(env):
-    job, r = train_iris(env)
-    params = env.path("ckpt", "step-00000200", "params.npz")
-    data = bytearray(open(params, "rb").read())
-    data[100] ^= 0x01
-    open(params, "wb").write(bytes(data))
-    features, _ = iris_rows()
-    write_npy(env.path("x.npy"), "<f4", (150, 4), [v for row in features for v in row])
+    job = train_iris_then_corrupt_newest(env)
     for command in (["eval", job, "--checkpoint", "ckpt"],
                     ["predict", job, "--model", "IrisNet", "--checkpoint", "ckpt", "--input", "x.npy",
                      "--output", "y.npy"]):
