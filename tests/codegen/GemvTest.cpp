@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace bdl::codegentest {
 namespace {
 
@@ -102,6 +104,41 @@ TEST(JitGemv, NoEpilogueWhenTheProductIsReadElsewhereOrTheGroupWaitsForAnotherSt
   expectSameAsReference(g, {{"x", randomTensor(DType::F32, {1, 8}, 1)},
                             {"w1", randomTensor(DType::F32, {8, 16}, 2)},
                             {"w2", randomTensor(DType::F32, {8, 16}, 3)}});
+}
+
+} // namespace
+} // namespace bdl::codegentest
+
+namespace bdl::codegentest {
+namespace {
+
+// One row and a big W: W's rows are summed in two halves fixed by k alone,
+// so 1, 2, 3 or 4 threads (4 also split the columns) give the same bits.
+TEST(JitGemv, OneRowGivesTheSameBitsForAnyThreadCount) {
+  for (int64_t n : {130, 256, 300}) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    Graph g = denseRow(784, n, true);
+    interp::Feeds feeds = denseRowFeeds(784, n);
+    std::map<std::string, Tensor> first;
+    for (int threads : {1, 2, 3, 4}) {
+      SCOPED_TRACE("threads=" + std::to_string(threads));
+      exec::EngineOptions opts;
+      opts.engine = exec::Engine::Jit;
+      opts.threads = threads;
+      opts.cacheDir = "-";
+      auto exe = exec::compile(g, opts);
+      ASSERT_TRUE(exe.ok()) << exe.error().message;
+      auto got = (*exe)->run(feeds);
+      ASSERT_TRUE(got.ok()) << got.error().message;
+      for (const auto& [name, value] : got->outputs) {
+        auto [it, inserted] = first.emplace(name, value);
+        if (!inserted) {
+          EXPECT_EQ(relativeDifference(value, it->second), 0.0) << "output " << name;
+        }
+      }
+    }
+    expectSameAsReference(g, feeds, 2e-5, {.threads = 4});
+  }
 }
 
 } // namespace
