@@ -127,8 +127,8 @@ std::pair<int64_t, int64_t> columnRange(int64_t n, int part, int parts) {
 // over every column (by its own thread when there are two), and the halves
 // added. A thread then reads one contiguous half of W, where splitting by
 // columns had each read 512 of every 1,024 bytes, which the hardware
-// prefetchers follow less well (the 784 x 256 product: 3.6 -> 2.7 µs on two
-// threads). The cut depends on k alone, so the result is the same bits for
+// prefetchers follow less well (the MLP's batch-1 call: 5.1 -> 3.6 µs on
+// two threads). The cut depends on k alone, so the result is the same bits for
 // any thread count. More than two threads also split the columns. From 64 KB
 // of W (the MLP's 256 x 128 layer: two threads beat one even there).
 StepFn rowSplitStep(ValueId out, ValueId a, ValueId b, int64_t k, int64_t n, bool wide, ColumnEpilogue epilogue) {
