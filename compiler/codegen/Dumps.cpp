@@ -24,7 +24,19 @@ std::string dumpFused(const Graph& g, bool fusion) {
 }
 
 Expected<std::string> dumpLlvm(const Graph& g, bool optimized, bool fusion) {
-  std::string text = groupsModule(g, fuseElementwise(g, fusion));
+  // The module as lowering builds it: which groups store in place depends
+  // on the memory plan.
+  LoweringOptions lo;
+  lo.fusion = fusion;
+  lo.timeConvolutions = false; // the choice does not change the module
+  std::string text;
+  try {
+    auto p = lower(g, lo);
+    if (!p) return p.error();
+    text = p->llvmIr;
+  } catch (const InternalError& e) {
+    return makeError(std::string("internal error: ") + e.what());
+  }
   if (!optimized) return text;
   std::string out;
   auto obj = compileToObject(text, &out);

@@ -2,6 +2,7 @@
 
 #include "compiler/ir/Error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -194,7 +195,8 @@ std::vector<ValueId> kernelArguments(const Graph& g, const FusedGroup& group) {
   return args;
 }
 
-std::string emitGroupFunction(const Graph& g, const FusedGroup& grp, const std::string& name) {
+std::string emitGroupFunction(const Graph& g, const FusedGroup& grp, const std::string& name,
+                              std::optional<ValueId> writesOver) {
   std::vector<ValueId> ins;
   for (ValueId v : grp.inputs)
     if (!inlinedConstant(g, v)) ins.push_back(v);
@@ -241,6 +243,14 @@ std::string emitGroupFunction(const Graph& g, const FusedGroup& grp, const std::
     size_t a = ins.size() + k;
     rowPtr[a] = e.line(std::string("getelementptr inbounds ") + elemTy(grp.outputs[k]) + ", ptr %a" +
                        std::to_string(a) + ", i64 %rbase");
+  }
+  // In place: the store goes through the input's own pointer (the output's
+  // argument holds the same address but is never used, so `noalias` holds).
+  if (writesOver) {
+    auto at = std::find(ins.begin(), ins.end(), *writesOver);
+    BDL_IR_CHECK(grp.outputs.size() == 1 && at != ins.end() && *g.type(*writesOver).shape() == grp.shape,
+                 "in-place group output over an input it does not read element for element");
+    rowPtr[ins.size()] = rowPtr[at - ins.begin()];
   }
   os << "  %any = icmp slt i64 %lo, %hi\n  br i1 %any, label %body, label %rowend\nbody:\n";
   os << "  %j = phi i64 [ %lo, %row ], [ %jn, %body ]\n";

@@ -130,6 +130,20 @@ std::string valueList(const std::vector<ValueId>& vs) {
   return s;
 }
 
+// A group reads an input of its own shape at each element's own index (its
+// members are element-wise or broadcasts), so its one output can be stored
+// over such an input, element by element, when the bytes match.
+std::vector<ValueId> inPlaceInputs(const Graph& g, const FusedGroup& grp) {
+  std::vector<ValueId> result;
+  if (grp.outputs.size() != 1) return result;
+  const TensorType& out = g.type(grp.outputs[0]);
+  for (ValueId v : grp.inputs) {
+    const TensorType& t = g.type(v);
+    if (t.shape() && *t.shape() == grp.shape && dtypeSize(t.dtype) == dtypeSize(out.dtype)) result.push_back(v);
+  }
+  return result;
+}
+
 struct Resources {
   std::shared_ptr<DnnlRuntime> dnnl;
   std::unique_ptr<JitSession> jit;
@@ -137,7 +151,7 @@ struct Resources {
 
 } // namespace
 
-std::string groupsModule(const Graph& g, const Fusion& fusion) {
+std::string groupsModule(const Graph& g, const Fusion& fusion, const std::vector<std::optional<ValueId>>& writesOver) {
   std::vector<std::string> fns;
   for (size_t i = 0; i < fusion.groups.size(); ++i) {
     std::string canon = canonicalText(g, fusion.groups[i]);
@@ -150,7 +164,9 @@ std::string groupsModule(const Graph& g, const Fusion& fusion) {
       comment += "; " + canon.substr(start, nl - start) + "\n";
       start = nl == std::string::npos ? canon.size() : nl + 1;
     }
-    fns.push_back(comment + emitGroupFunction(g, fusion.groups[i], "g" + std::to_string(i)));
+    std::optional<ValueId> over = i < writesOver.size() ? writesOver[i] : std::nullopt;
+    if (over) comment += "; in place: the output is written over %" + std::to_string(*over) + "\n";
+    fns.push_back(comment + emitGroupFunction(g, fusion.groups[i], "g" + std::to_string(i), over));
   }
   return emitModule(fns);
 }
@@ -166,6 +182,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
   std::vector<std::shared_ptr<GroupKernel>> kernels(fusion.groups.size());
   std::vector<int> epilogueOf = epilogueGroups(g, fusion);
   std::vector<bool> runsAsEpilogue(fusion.groups.size(), false);
+  std::vector<std::optional<size_t>> stepOfGroup(fusion.groups.size());
 
   auto arena = [&](ValueId v) {
     p.homes[v].kind = Home::Arena;
@@ -174,7 +191,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
   auto addStep = [&](std::string label, std::vector<ValueId> nodes, std::vector<ValueId> inputs,
                      std::vector<ValueId> outputs, StepFn fn) {
     for (ValueId o : outputs) arena(o);
-    p.steps.push_back(Step{std::move(label), std::move(nodes), std::move(inputs), std::move(outputs), false, std::move(fn)});
+    p.steps.push_back(Step{std::move(label), std::move(nodes), std::move(inputs), std::move(outputs), std::move(fn), {}, {}});
   };
   std::optional<ConvOptions> convOptions; // the host target is looked up at the first convolution
   auto matOperand = [&](ValueId v) {
@@ -192,6 +209,8 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
       int64_t cost = static_cast<int64_t>(grp.members.size());
       addStep("group g" + std::to_string(gi) + " [llvm] " + valueList(grp.members), grp.members, grp.inputs,
               grp.outputs, groupStep(kernels[gi], kernelArguments(g, grp), numElements(grp.shape), cost));
+      p.steps.back().inPlaceInputs = inPlaceInputs(g, grp);
+      stepOfGroup[gi] = p.steps.size() - 1;
       continue;
     }
     switch (n.op) {
@@ -313,8 +332,14 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     }
   }
 
+  // The plan first: a group whose output takes over an input's memory is
+  // compiled to store where it loads.
+  planMemory(g, p);
+  std::vector<std::optional<ValueId>> writesOver(fusion.groups.size());
+  for (size_t gi = 0; gi < fusion.groups.size(); ++gi)
+    if (stepOfGroup[gi]) writesOver[gi] = p.steps[*stepOfGroup[gi]].writesOver;
   if (!fusion.groups.empty()) {
-    p.llvmIr = groupsModule(g, fusion);
+    p.llvmIr = groupsModule(g, fusion, writesOver);
     p.llvmGroups = static_cast<int>(fusion.groups.size());
     std::string key = cacheKey(p.llvmIr, hostTarget());
     std::optional<std::string> object;
@@ -336,7 +361,6 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
       kernels[i]->fn = *fn;
     }
   }
-  planMemory(g, p);
   p.keepAlive = res;
   p.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return p;

@@ -27,6 +27,8 @@ struct LoweringOptions {
 ir::Expected<Program> lower(const ir::Graph& g, const LoweringOptions& options);
 
 // The LLVM module of the graph's fused groups (text, before optimisation).
-std::string groupsModule(const ir::Graph& g, const Fusion& fusion);
+// `writesOver[i]`: the input group i's output is stored over, if any.
+std::string groupsModule(const ir::Graph& g, const Fusion& fusion,
+                         const std::vector<std::optional<ir::ValueId>>& writesOver = {});
 
 } // namespace bdl::codegen

@@ -57,26 +57,50 @@ void planMemory(const Graph& g, Program& p) {
 
   Arena arena;
   std::vector<bool> placed(g.size(), false);
-  auto releaseDying = [&](const Step& st, size_t s, bool sameSizeOnly, size_t size) {
+  auto releaseDying = [&](const Step& st, size_t s) {
     for (ValueId in : st.inputs) {
       ValueId r = rootOf(p, in);
       if (!isArena[r] || !placed[r] || lastUse[r] != s) continue;
-      if (sameSizeOnly && p.homes[r].bytes != size) continue;
       arena.release(p.homes[r].offset);
       placed[r] = false;
       lastUse[r] = end + 1; // released once
     }
   };
+  // The input whose block step s's one output can take over: it dies here,
+  // has the output's bytes, and every value of the step that reads its
+  // block reads it element for element (an in-place input), so no element
+  // is read after the output's element at the same place is written.
+  auto takeOver = [&](const Step& st, size_t s) -> std::optional<ValueId> {
+    if (st.outputs.size() != 1 || !isArena[st.outputs[0]] || placed[st.outputs[0]]) return std::nullopt;
+    for (ValueId in : st.inPlaceInputs) {
+      ValueId r = rootOf(p, in);
+      if (!isArena[r] || !placed[r] || lastUse[r] != s || p.homes[r].bytes != p.homes[st.outputs[0]].bytes) continue;
+      bool onlyElementwise = std::all_of(st.inputs.begin(), st.inputs.end(), [&](ValueId x) {
+        return rootOf(p, x) != r ||
+               std::find(st.inPlaceInputs.begin(), st.inPlaceInputs.end(), x) != st.inPlaceInputs.end();
+      });
+      if (onlyElementwise) return in;
+    }
+    return std::nullopt;
+  };
   for (size_t s = 0; s < p.steps.size(); ++s) {
-    const Step& st = p.steps[s];
-    if (st.inPlaceOk && st.outputs.size() == 1)
-      releaseDying(st, s, true, p.homes[st.outputs[0]].bytes);
+    Step& st = p.steps[s];
+    st.writesOver.reset();
+    if (std::optional<ValueId> in = takeOver(st, s)) {
+      // The output keeps the block where it is; the input no longer owns it.
+      ValueId r = rootOf(p, *in), out = st.outputs[0];
+      p.homes[out].offset = p.homes[r].offset;
+      placed[out] = true;
+      placed[r] = false;
+      lastUse[r] = end + 1;
+      st.writesOver = *in;
+    }
     for (ValueId v : st.outputs) {
       if (!isArena[v] || placed[v]) continue;
       p.homes[v].offset = arena.allocate(aligned(std::max<size_t>(p.homes[v].bytes, 1)));
       placed[v] = true;
     }
-    releaseDying(st, s, false, 0);
+    releaseDying(st, s);
     // Written but never read: free right away.
     for (ValueId v : st.outputs)
       if (isArena[v] && placed[v] && lastUse[v] == s) {
@@ -109,6 +133,7 @@ std::string describePlan(const Graph& g, const Program& p) {
     for (size_t i = 0; i < st.outputs.size(); ++i) os << (i ? ", " : "") << where(st.outputs[i]);
     os << " <- ";
     for (size_t i = 0; i < st.inputs.size(); ++i) os << (i ? ", " : "") << where(st.inputs[i]);
+    if (st.writesOver) os << "  (in place over %" << *st.writesOver << ")";
     os << "\n";
   }
   return os.str();

@@ -3,9 +3,10 @@
 //   homes of step outputs set to Arena (bytes filled in) and every other
 //   value's home set (Feed, Constant, Alias, None).
 // Guarantees: offsets (64-byte aligned) such that no two values live at the
-//   same step overlap, except a step marked inPlaceOk writing over a
-//   same-size input that dies there; values read by the graph's outputs or
-//   state updates live to the end; arenaBytes is the peak.
+//   same step overlap, except a step's one output taking over exactly the
+//   block of one of its inPlaceInputs that dies there (recorded in the
+//   step's writesOver); values read by the graph's outputs or state
+//   updates live to the end; arenaBytes is the peak.
 #pragma once
 
 #include "compiler/codegen/Program.h"

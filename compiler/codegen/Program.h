@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,12 @@ struct Step {
   std::vector<ir::ValueId> nodes;   // IR nodes computed by this step
   std::vector<ir::ValueId> inputs;  // values it reads
   std::vector<ir::ValueId> outputs; // values it writes (materialised)
-  bool inPlaceOk = false;           // outputs may share a dying same-size input's bytes
   StepFn run;
+  // Inputs the step reads only at its one output's own element index, with
+  // the output's bytes: the output may take over the memory of one that
+  // dies here (the memory plan chooses, and records it in writesOver).
+  std::vector<ir::ValueId> inPlaceInputs;
+  std::optional<ir::ValueId> writesOver;
 };
 
 struct Program {
