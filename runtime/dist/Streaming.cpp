@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #define BDL_STREAMING 1
 #define BDL_AVX512 __attribute__((target("avx512f,avx512bw")))
+#define BDL_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #endif
 
 namespace bdl::dist::streaming {
@@ -15,9 +16,11 @@ namespace bdl::dist::streaming {
 #ifdef BDL_STREAMING
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own
-// _mm512_undefined_* placeholders (GCC bug 105593).
+// _mm512_undefined_* placeholders (GCC bug 105593), -Wuninitialized too
+// when inlined into a function with more target features.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace {
 
@@ -41,7 +44,12 @@ BDL_AVX512 inline __m512 load16(const float* f32, const uint16_t* bf16, size_t i
 // f32ToBf16 on 16 elements: round to nearest even, NaN to a quiet NaN of
 // the same sign (the scalar code in Bf16.h, lane by lane).
 BDL_AVX512 inline __m256i narrow16(const float* in) {
-  const __m512i bits = _mm512_loadu_si512(in);
+  __m512i bits = _mm512_loadu_si512(in);
+  // One load: GCC would otherwise fold it into three instructions, and
+  // where the caller's buffer is not 64-byte aligned (a std::vector's is
+  // 16) each is a load split across two cache lines; that doubled the time
+  // of this loop.
+  asm("" : "+v"(bits));
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
   const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)), lsb), 16);
   const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x0040));
@@ -50,7 +58,25 @@ BDL_AVX512 inline __m256i narrow16(const float* in) {
   return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rounded, quiet));
 }
 
+// The same with the CPU's own conversion (vcvtneps2bf16), fewer
+// instructions per element: it rounds to nearest even and quiets NaNs
+// exactly as narrow16 does, but flushes denormal inputs to zero, so a
+// block holding a denormal (rare: |x| < 2^-126) takes narrow16 instead.
+BDL_AVX512BF16 inline __m256i narrow16Native(const float* in) {
+  const __m512 v = _mm512_loadu_ps(in);
+  const __m512i magnitude = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF));
+  // magnitude - 1 < 0x7FFFFF exactly when 0 < magnitude < 2^-126.
+  if (_mm512_cmplt_epu32_mask(_mm512_sub_epi32(magnitude, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x007FFFFF)))
+    return narrow16(in);
+  return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
+}
+
 } // namespace
+
+bool nativeBf16() {
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+}
 
 bool available() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
 
@@ -75,13 +101,37 @@ BDL_AVX512 void copy(const float* in, float* out, size_t n) {
       [&](size_t i) BDL_AVX512 { _mm512_stream_ps(out + i, _mm512_loadu_ps(in + i)); });
 }
 
-BDL_AVX512 void narrow(const float* in, uint16_t* out, size_t n) {
+BDL_AVX512BF16 void narrowNative(const float* in, uint16_t* out, size_t n) {
+  blocksOf16(
+      out, 32, n, [&](size_t k) { out[k] = f32ToBf16(in[k]); },
+      [&](size_t i) BDL_AVX512BF16 { _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), narrow16Native(in + i)); });
+}
+
+BDL_AVX512 void narrowInteger(const float* in, uint16_t* out, size_t n) {
   blocksOf16(
       out, 32, n, [&](size_t k) { out[k] = f32ToBf16(in[k]); },
       [&](size_t i) BDL_AVX512 { _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), narrow16(in + i)); });
 }
 
-BDL_AVX512 void narrowRounded(const float* in, uint16_t* out, float* rounded, size_t n) {
+BDL_AVX512BF16 void narrowRoundedNative(const float* in, uint16_t* out, float* rounded, size_t n) {
+  const bool bothAligned = reinterpret_cast<uintptr_t>(out + headLength(rounded, 64, n)) % 32 == 0;
+  blocksOf16(
+      rounded, 64, n,
+      [&](size_t k) {
+        out[k] = f32ToBf16(in[k]);
+        rounded[k] = bf16ToF32(out[k]);
+      },
+      [&](size_t i) BDL_AVX512BF16 {
+        __m256i h = narrow16Native(in + i);
+        if (bothAligned)
+          _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), h);
+        else
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(rounded + i), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      });
+}
+
+BDL_AVX512 void narrowRoundedInteger(const float* in, uint16_t* out, float* rounded, size_t n) {
   // Aligned for the wider output; the other one is streamed too when its
   // alignment falls on the same element.
   const bool bothAligned = reinterpret_cast<uintptr_t>(out + headLength(rounded, 64, n)) % 32 == 0;
@@ -99,6 +149,17 @@ BDL_AVX512 void narrowRounded(const float* in, uint16_t* out, float* rounded, si
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
         _mm512_stream_si512(reinterpret_cast<__m512i*>(rounded + i), _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
       });
+}
+
+void narrowWith(bool native, const float* in, uint16_t* out, size_t n) {
+  native ? narrowNative(in, out, n) : narrowInteger(in, out, n);
+}
+void narrowRoundedWith(bool native, const float* in, uint16_t* out, float* rounded, size_t n) {
+  native ? narrowRoundedNative(in, out, rounded, n) : narrowRoundedInteger(in, out, rounded, n);
+}
+void narrow(const float* in, uint16_t* out, size_t n) { narrowWith(nativeBf16(), in, out, n); }
+void narrowRounded(const float* in, uint16_t* out, float* rounded, size_t n) {
+  narrowRoundedWith(nativeBf16(), in, out, rounded, n);
 }
 
 BDL_AVX512 void widen(const uint16_t* in, float* out, size_t n) {
@@ -122,10 +183,15 @@ BDL_AVX512 void addTwo(float* sum, const float* a32, const uint16_t* a16, const 
 #else // no streaming stores here: the plain loops, should anyone call
 
 bool available() { return false; }
+bool nativeBf16() { return false; }
 void copy(const float* in, float* out, size_t n) { std::copy_n(in, n, out); }
 void narrow(const float* in, uint16_t* out, size_t n) { f32ToBf16({in, n}, {out, n}); }
 void narrowRounded(const float* in, uint16_t* out, float* rounded, size_t n) {
   f32ToBf16Rounded({in, n}, {out, n}, {rounded, n});
+}
+void narrowWith(bool, const float* in, uint16_t* out, size_t n) { narrow(in, out, n); }
+void narrowRoundedWith(bool, const float* in, uint16_t* out, float* rounded, size_t n) {
+  narrowRounded(in, out, rounded, n);
 }
 void widen(const uint16_t* in, float* out, size_t n) { bf16ToF32({in, n}, {out, n}); }
 void addTwo(float* sum, const float* a32, const uint16_t* a16, const float* b32, const uint16_t* b16, size_t n) {

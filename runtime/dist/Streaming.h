@@ -26,4 +26,14 @@ void widen(const uint16_t* in, float* out, size_t n);                         //
 // sum = a + b, each operand f32 or bf16 (exactly one pointer of each pair set).
 void addTwo(float* sum, const float* a32, const uint16_t* a16, const float* b32, const uint16_t* b16, size_t n);
 
+// narrow and narrowRounded use the CPU's bf16 conversion (vcvtneps2bf16,
+// AVX512_BF16) where it has one: fewer instructions per element, the same
+// bits (blocks with a denormal, which it would flush to zero, take the
+// integer path).
+bool nativeBf16();
+// Both with the conversion chosen by the caller, for tests; `native`
+// requires nativeBf16().
+void narrowWith(bool native, const float* in, uint16_t* out, size_t n);
+void narrowRoundedWith(bool native, const float* in, uint16_t* out, float* rounded, size_t n);
+
 } // namespace bdl::dist::streaming

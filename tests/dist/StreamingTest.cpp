@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <random>
@@ -81,4 +82,69 @@ TEST(Streaming, SameBitsAsThePlainLoopsAtEveryAlignment) {
         fb[i] = bf16ToF32(hsrc[i]) + src[1 + i];
       EXPECT_TRUE(sameSums(fo, fb.data(), n)) << "addTwo bf16 + f32";
     }
+}
+
+// The CPU's bf16 conversion against the integer one, on every sign,
+// exponent and top mantissa bits with the low halves around each rounding
+// edge, in blocks of 16 where a denormal (which the instruction would flush
+// to zero) sits in no lane or in one lane.
+TEST(Streaming, NativeBf16ConversionGivesTheIntegerBits) {
+  if (!streaming::available() || !streaming::nativeBf16())
+    GTEST_SKIP() << "no AVX512_BF16 on this CPU: the integer conversion runs";
+  std::vector<float> in;
+  for (uint32_t hi = 0; hi <= 0xFFFF; ++hi)
+    for (uint32_t lo : {0x0000u, 0x0001u, 0x7FFFu, 0x8000u, 0x8001u, 0xFFFFu, 0x1234u, 0xC000u})
+      in.push_back(std::bit_cast<float>((hi << 16) | lo));
+  // Denormal-free blocks: move every denormal into a block of its own kind.
+  std::stable_partition(in.begin(), in.end(), [](float x) {
+    uint32_t m = std::bit_cast<uint32_t>(x) & 0x7FFFFFFFu;
+    return !(m != 0 && m < 0x00800000u);
+  });
+  // A denormal alone among normal numbers.
+  for (uint32_t d : {0x00000001u, 0x00010000u, 0x007FFFFFu, 0x80400000u, 0x00008000u})
+    for (int lane = 0; lane < 16; lane += 5) {
+      for (int k = 0; k < 16; ++k)
+        in.push_back(k == lane ? std::bit_cast<float>(d) : 1.0f + static_cast<float>(k) / 3);
+    }
+  const size_t n = in.size();
+  std::vector<uint16_t> native(n), integer(n), plain(n);
+  std::vector<float> nativeRounded(n), integerRounded(n);
+  f32ToBf16(in, plain);
+  streaming::narrowWith(true, in.data(), native.data(), n);
+  streaming::narrowWith(false, in.data(), integer.data(), n);
+  EXPECT_TRUE(sameBits(native.data(), plain.data(), n * 2));
+  EXPECT_TRUE(sameBits(integer.data(), plain.data(), n * 2));
+  streaming::narrowRoundedWith(true, in.data(), native.data(), nativeRounded.data(), n);
+  streaming::narrowRoundedWith(false, in.data(), integer.data(), integerRounded.data(), n);
+  EXPECT_TRUE(sameBits(native.data(), plain.data(), n * 2));
+  EXPECT_TRUE(sameBits(nativeRounded.data(), integerRounded.data(), n * 4));
+  // The instruction alone would differ on denormals, so this test can fail:
+  // count the inputs where flushing to zero changes the result.
+  size_t flushedDiffer = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t b = std::bit_cast<uint32_t>(in[i]);
+    if ((b & 0x7F800000u) == 0 && plain[i] != static_cast<uint16_t>((b >> 16) & 0x8000u))
+      ++flushedDiffer;
+  }
+  EXPECT_GT(flushedDiffer, 1000u);
+}
+
+// The integer conversion on every alignment, also where the CPU would take
+// its own (SameBitsAsThePlainLoopsAtEveryAlignment covers the choice made).
+TEST(Streaming, IntegerBf16ConversionAtEveryAlignment) {
+  if (!streaming::available())
+    GTEST_SKIP() << "no AVX-512 on this CPU: the plain loops run";
+  const std::vector<float> in = inputs();
+  for (size_t shift = 0; shift < 20; ++shift) {
+    const size_t n = in.size() - 40;
+    std::vector<uint16_t> ha(n + 32), hb(n);
+    std::vector<float> ra(n + 32), rb(n);
+    const float* src = in.data() + shift % 7;
+    f32ToBf16Rounded({src, n}, {hb.data(), n}, {rb.data(), n});
+    streaming::narrowWith(false, src, ha.data() + shift, n);
+    EXPECT_TRUE(sameBits(ha.data() + shift, hb.data(), n * 2)) << "shift " << shift;
+    streaming::narrowRoundedWith(false, src, ha.data() + shift, ra.data() + shift, n);
+    EXPECT_TRUE(sameBits(ha.data() + shift, hb.data(), n * 2)) << "shift " << shift;
+    EXPECT_TRUE(sameBits(ra.data() + shift, rb.data(), n * 4)) << "shift " << shift;
+  }
 }
