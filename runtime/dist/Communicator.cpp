@@ -97,21 +97,39 @@ void Communicator::Impl::enqueue(Peer& peer, OutFrame frame) {
 }
 
 asio::awaitable<void> Communicator::Impl::writeLoop(Peer& peer) {
+  // Small frames queued together (shared-memory doorbells, control frames)
+  // go out in one write, so the peer's reader wakes once for all of them.
+  constexpr size_t kCoalesceBytes = 64 * 1024, kCoalesceFrames = 32;
   while (!peer.outbox.empty()) {
-    OutFrame f = std::move(peer.outbox.front());
-    peer.outbox.pop_front();
-    std::vector<asio::const_buffer> buffers(1, asio::buffer(f.header));
-    if (f.hasChunkHeader)
-      buffers.push_back(asio::buffer(f.chunkHeader));
-    if (!f.owned.empty())
-      buffers.push_back(asio::buffer(f.owned));
-    if (!f.borrowed.empty())
-      buffers.push_back(asio::buffer(f.borrowed.data(), f.borrowed.size()));
+    std::vector<OutFrame> batch;
+    std::vector<asio::const_buffer> buffers;
+    size_t bytes = 0;
+    do {
+      OutFrame& f = peer.outbox.front();
+      const size_t size = f.header.size() + (f.hasChunkHeader ? f.chunkHeader.size() : 0) + f.owned.size() +
+                          f.borrowed.size();
+      if (!batch.empty() && (bytes + size > kCoalesceBytes || batch.size() == kCoalesceFrames))
+        break;
+      bytes += size;
+      batch.push_back(std::move(f));
+      peer.outbox.pop_front();
+    } while (!peer.outbox.empty());
+    // Buffers point into the batch's frames, which stay put from here on.
+    for (OutFrame& f : batch) {
+      buffers.push_back(asio::buffer(f.header));
+      if (f.hasChunkHeader)
+        buffers.push_back(asio::buffer(f.chunkHeader));
+      if (!f.owned.empty())
+        buffers.push_back(asio::buffer(f.owned));
+      if (!f.borrowed.empty())
+        buffers.push_back(asio::buffer(f.borrowed.data(), f.borrowed.size()));
+    }
     ErrorCode ec = co_await writeWithin(peer.socket, std::move(buffers), Clock::now() + timeout(), [this, &peer] {
       failPeer(peer, "accepted no data for " + seconds(timeout()) + "; the process is stalled or the network is down");
     });
-    if (f.done)
-      f.done(!ec);
+    for (OutFrame& f : batch)
+      if (f.done)
+        f.done(!ec);
     if (ec) {
       linkError(peer, ec, "sending to");
       break;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace bdl::dist {
 
@@ -55,6 +56,17 @@ public:
   // I/O thread, with false if the frame was dropped because the job failed).
   void sendChunk(int peerRank, FrameType type, const ChunkHeader& header, std::span<const uint8_t> payload,
                  std::function<void(bool)> done);
+  // The same for several frames, handed to the I/O thread at once: every
+  // hand-over wakes that thread, which on a machine with few cores takes
+  // the core from a rank that is computing.
+  struct ChunkSend {
+    int peerRank = -1;
+    FrameType type = FrameType::GradChunk;
+    ChunkHeader header;
+    std::span<const uint8_t> payload;
+    std::function<void(bool)> done;
+  };
+  void sendChunks(std::vector<ChunkSend> sends);
   // A rank that left the job in order (-1: none); the lowest such rank.
   int departedPeer() const;
   bool hasDeparted(int rank) const;

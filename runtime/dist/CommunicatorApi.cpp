@@ -114,23 +114,49 @@ void Communicator::detachSink(DataSink* sink) {
   impl_->sink = nullptr;
 }
 
-void Communicator::sendChunk(int peerRank, FrameType type, const ChunkHeader& header,
-                             std::span<const uint8_t> payload, std::function<void(bool)> done) {
+namespace {
+OutFrame dataFrame(FrameType type, const ChunkHeader& header, std::span<const uint8_t> payload,
+                   std::function<void(bool)> done) {
   OutFrame f;
   f.header = encodeFrameHeader(type, static_cast<uint32_t>(kChunkHeaderBytes + payload.size()));
   f.chunkHeader = encodeChunkHeader(header);
   f.hasChunkHeader = true;
   f.borrowed = payload;
   f.done = std::move(done);
+  return f;
+}
+
+// On the I/O thread.
+void enqueueData(Communicator::Impl& m, int peerRank, OutFrame f) {
+  Peer* p = m.peers[static_cast<size_t>(peerRank)].get();
+  if (!p || m.isFailed()) {
+    if (f.done)
+      f.done(false);
+    return;
+  }
+  m.enqueue(*p, std::move(f));
+}
+} // namespace
+
+void Communicator::sendChunk(int peerRank, FrameType type, const ChunkHeader& header,
+                             std::span<const uint8_t> payload, std::function<void(bool)> done) {
   Impl& m = *impl_;
-  asio::post(m.io, [&m, peerRank, f = std::move(f)]() mutable {
-    Peer* p = m.peers[static_cast<size_t>(peerRank)].get();
-    if (!p || m.isFailed()) {
-      if (f.done)
-        f.done(false);
-      return;
-    }
-    m.enqueue(*p, std::move(f));
+  asio::post(m.io, [&m, peerRank, f = dataFrame(type, header, payload, std::move(done))]() mutable {
+    enqueueData(m, peerRank, std::move(f));
+  });
+}
+
+void Communicator::sendChunks(std::vector<ChunkSend> sends) {
+  if (sends.empty())
+    return;
+  std::vector<std::pair<int, OutFrame>> frames;
+  frames.reserve(sends.size());
+  for (ChunkSend& s : sends)
+    frames.emplace_back(s.peerRank, dataFrame(s.type, s.header, s.payload, std::move(s.done)));
+  Impl& m = *impl_;
+  asio::post(m.io, [&m, frames = std::move(frames)]() mutable {
+    for (auto& [rank, f] : frames)
+      enqueueData(m, rank, std::move(f));
   });
 }
 
