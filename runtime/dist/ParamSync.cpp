@@ -10,6 +10,10 @@ namespace bdl::dist {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+// Doorbells are handed to the I/O thread once this many elements' worth
+// are ready (8 default chunks), and at the end of every gradientReady()
+// and before every wait.
+constexpr size_t kDoorbellBatchElements = size_t{2} << 20;
 
 template <class T>
 std::span<const uint8_t> asBytes(std::span<const T> s) {
@@ -101,20 +105,20 @@ ParamSync::ParamSync(Communicator& comm, size_t paramCount, ParamSyncOptions opt
       continue; // its pieces are read from its segment
     socketPeer = true;
     if (bf16)
-      gradInBf16_[r].resize(own);
+      gradInBf16_[r] = LargeBuffer<uint16_t>(own);
     else
-      gradInF32_[r].resize(own);
+      gradInF32_[r] = LargeBuffer<float>(own);
   }
-  sum_.resize(own);
+  sum_ = LargeBuffer<float>(options_.updateEachChunk ? std::min(own, options_.chunkElements) : own);
   piecesIn_.assign(chunksPerBlock_[static_cast<size_t>(rank_)], 0);
   if (bf16) {
     if (!anyShm_) {
-      out16Storage_.resize(paramCount);
+      out16Storage_ = LargeBuffer<uint16_t>(paramCount);
       out16_ = out16Storage_;
     }
     if (socketPeer)
-      weightInBf16_.resize(paramCount);
-    master_.resize(own);
+      weightInBf16_ = LargeBuffer<uint16_t>(paramCount);
+    master_ = LargeBuffer<float>(own);
   }
   comm_.attachSink(this);
 }
@@ -251,6 +255,8 @@ void ParamSync::begin(std::span<const float> grad, std::span<float> weights) {
                     " elements, got " + std::to_string(grad.size()) + " and " + std::to_string(weights.size()));
   grad_ = grad;
   weights_ = weights;
+  held_.clear(); // only an iteration abandoned by an exception leaves any
+  heldElements_ = 0;
   ready_.clear();
   for (auto& s : gradSent_)
     std::fill(s.begin(), s.end(), 0);
@@ -336,6 +342,7 @@ void ParamSync::gradientReady(size_t begin, size_t end) {
         sendGradChunk(dst, c);
     }
   }
+  flushHeld();
 }
 
 void ParamSync::sendGradChunk(int dst, size_t c) {
@@ -357,16 +364,45 @@ void ParamSync::sendGradChunk(int dst, size_t c) {
   } else if (shm) {
     copyOut(elements.data(), out32_.data() + at, chunk.length);
   }
+  queueFrame(dst, FrameType::GradChunk, c, payload, chunk.length);
+}
+
+void ParamSync::queueFrame(int dst, FrameType type, size_t c, std::span<const uint8_t> payload, size_t elements) {
+  Communicator::ChunkSend send{dst, type, {iteration_, static_cast<uint32_t>(c), options_.wire}, payload,
+                               [this](bool) {
+                                 std::lock_guard lock(mutex_);
+                                 if (--sendsPending_ == 0)
+                                   changed_.notify_all(); // only waitSendsDrained() waits on sends
+                               }};
+  if (!shmPeer_[static_cast<size_t>(dst)]) {
+    // Elements on the socket: each chunk leaves at once, the copy through
+    // the kernel is the cost and overlaps this thread's next chunk.
+    {
+      std::lock_guard lock(mutex_);
+      ++sendsPending_;
+    }
+    comm_.sendChunk(send.peerRank, send.type, send.header, send.payload, std::move(send.done));
+    return;
+  }
+  // A doorbell: held until a few MiB of chunks are ready, then handed over
+  // with the others (every hand-over wakes this rank's I/O thread and then
+  // the peer's, each time taking a core from a rank that is computing).
+  held_.push_back(std::move(send));
+  heldElements_ += elements;
+  if (heldElements_ >= kDoorbellBatchElements)
+    flushHeld();
+}
+
+void ParamSync::flushHeld() {
+  if (held_.empty())
+    return;
   {
     std::lock_guard lock(mutex_);
-    ++sendsPending_;
+    sendsPending_ += held_.size();
   }
-  comm_.sendChunk(dst, FrameType::GradChunk, {iteration_, static_cast<uint32_t>(c), options_.wire}, payload,
-                  [this](bool) {
-                    std::lock_guard lock(mutex_);
-                    if (--sendsPending_ == 0)
-                      changed_.notify_all(); // only waitSendsDrained() waits on sends
-                  });
+  heldElements_ = 0;
+  comm_.sendChunks(std::move(held_));
+  held_.clear();
 }
 
 void ParamSync::produceWeightChunk(size_t c) {
@@ -392,21 +428,11 @@ void ParamSync::sendWeightChunk(size_t c) {
   std::span<const uint8_t> payload = options_.wire == WireDType::BF16
                                          ? asBytes(std::span<const uint16_t>(out16_.subspan(at, chunk.length)))
                                          : asBytes(std::span<const float>(weights_.subspan(at, chunk.length)));
-  for (int dst = 0; dst < world_; ++dst) {
-    if (dst == rank_)
-      continue;
-    {
-      std::lock_guard lock(mutex_);
-      ++sendsPending_;
-    }
-    comm_.sendChunk(dst, FrameType::WeightChunk, {iteration_, static_cast<uint32_t>(c), options_.wire},
-                    shmPeer_[static_cast<size_t>(dst)] ? doorbellFor(static_cast<size_t>(rank_), c) : payload,
-                    [this](bool) {
-                      std::lock_guard lock(mutex_);
-                      if (--sendsPending_ == 0)
-                        changed_.notify_all();
-                    });
-  }
+  for (int dst = 0; dst < world_; ++dst)
+    if (dst != rank_)
+      queueFrame(dst, FrameType::WeightChunk, c,
+                 shmPeer_[static_cast<size_t>(dst)] ? doorbellFor(static_cast<size_t>(rank_), c) : payload,
+                 chunk.length);
 }
 
 DataSink::Placement ParamSync::place(int src, FrameType type, const ChunkHeader& h, size_t elementBytes) {
@@ -540,6 +566,7 @@ void ParamSync::throwFailure() {
 // Waits until done(), failing the job if no chunk arrives for the timeout;
 // the missing rank is the first whose data is incomplete.
 void ParamSync::waitFor(const std::function<bool()>& done, bool gradientPhase) {
+  flushHeld(); // what this rank waits for may depend on what it holds
   const auto timeout = std::chrono::duration_cast<Clock::duration>(comm_.config().timeout);
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -594,13 +621,22 @@ void ParamSync::waitSendsDrained() {
   changed_.wait(lock, [this] { return sendsPending_ == 0; });
 }
 
+float* ParamSync::sumOf(size_t c) {
+  if (options_.updateEachChunk)
+    return sum_.data(); // one chunk, reused: summed, then updated at once
+  return sum_.data() + chunkRange(ownedBlock().length, options_.chunkElements, c).offset;
+}
+
 void ParamSync::reduceChunk(size_t c) {
   // Fixed rank order, whatever order the pieces arrived in: bit-identical
   // results for the same W and inputs.
   const BlockRange own = ownedBlock();
   const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
   const size_t lo = chunk.offset, n = chunk.length;
-  float* sum = sum_.data() + lo;
+  float* sum = sumOf(c);
+  // The chunk's sum stays in cache for the updater right after, unless the
+  // whole block is summed first (far more than the caches hold).
+  const bool stream = stream_ && !options_.updateEachChunk;
   auto piece = [&](int r) {
     auto s = static_cast<size_t>(r);
     if (r == rank_)
@@ -616,10 +652,13 @@ void ParamSync::reduceChunk(size_t c) {
     return Piece{gradInF32_[s].data() + lo, nullptr};
   };
   if (world_ == 1) {
-    copyOut(piece(0).f32, sum, n);
+    if (stream)
+      streaming::copy(piece(0).f32, sum, n);
+    else
+      std::copy_n(piece(0).f32, n, sum);
     return;
   }
-  if (stream_) {
+  if (stream) {
     Piece a = piece(0), b = piece(1);
     streaming::addTwo(sum, a.f32, a.bf16, b.f32, b.bf16, n);
   } else {
@@ -659,7 +698,7 @@ void ParamSync::reduceOwnBlock(const BlockUpdater* updateEach) {
 void ParamSync::updateChunk(const BlockUpdater& update, size_t c) {
   const BlockRange own = ownedBlock();
   const BlockRange chunk = chunkRange(own.length, options_.chunkElements, c);
-  std::span<const float> grad(sum_.data() + chunk.offset, chunk.length);
+  std::span<const float> grad(sumOf(c), chunk.length);
   if (options_.wire == WireDType::BF16) {
     std::span<float> master(master_.data() + chunk.offset, chunk.length);
     runUpdater([&] { update(master, grad, own.offset + chunk.offset); });

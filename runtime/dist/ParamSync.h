@@ -32,6 +32,7 @@
 
 #include "runtime/dist/BlockLayout.h"
 #include "runtime/dist/Communicator.h"
+#include "runtime/dist/LargeBuffer.h"
 #include "runtime/dist/SharedSegment.h"
 
 #include <array>
@@ -99,11 +100,14 @@ private:
   void sendGradChunk(int dst, size_t chunk);
   void produceWeightChunk(size_t chunk);
   void sendWeightChunk(size_t chunk);
+  void queueFrame(int dst, FrameType type, size_t chunk, std::span<const uint8_t> payload, size_t elements);
+  void flushHeld();
   size_t takeWeights();
   void reduceOwnBlock(const BlockUpdater* updateEach);
   void updateChunk(const BlockUpdater& update, size_t chunk);
   void runUpdater(const std::function<void()>& call);
   void reduceChunk(size_t chunk);
+  float* sumOf(size_t chunk); // where reduceChunk leaves the chunk's sum
   void applyUpdate(const BlockUpdater& update);
   void setUpSharedMemory();
   void mapOwnSegment();
@@ -132,14 +136,16 @@ private:
   std::span<float> weights_;
   std::map<size_t, size_t> ready_; // disjoint [begin, end) ranges of the gradient
   std::vector<std::vector<uint8_t>> gradSent_; // by destination, by chunk
-  std::vector<float> sum_;
-  std::vector<float> master_; // bf16 mode: f32 master weights of the own block
+  // The summed gradient of the own block; with updateEachChunk only one
+  // chunk's, which the updater reads while it is still in cache.
+  LargeBuffer<float> sum_;
+  LargeBuffer<float> master_; // bf16 mode: f32 master weights of the own block
   bool masterValid_ = false;
   // bf16 mode, indexed like the flat vector: gradient pieces for the other
   // owners, and at the own block its new weights. In this iteration's slot
   // of the own segment when a peer shares memory, else in out16Storage_.
   std::span<uint16_t> out16_;
-  std::vector<uint16_t> out16Storage_;
+  LargeBuffer<uint16_t> out16Storage_;
   std::span<float> out32_; // f32 mode with a peer sharing memory: the same in f32
 
   // Shared memory (SharedSegment.h), in the slot claimed at the first
@@ -161,11 +167,15 @@ private:
   std::vector<std::array<Doorbell, 2>> doorbellOut_;
   std::vector<Doorbell> doorbellIn_; // by source (one reader per link)
   std::span<const uint8_t> doorbellFor(size_t blockRank, size_t chunk) const;
+  // Doorbells not yet handed to the Communicator (caller's thread only);
+  // waitFor() flushes them first, so no rank waits on what it holds.
+  std::vector<Communicator::ChunkSend> held_;
+  size_t heldElements_ = 0;
 
   // Receive side: written by the I/O thread through place()/arrived().
-  std::vector<std::vector<float>> gradInF32_;     // by source rank, own block
-  std::vector<std::vector<uint16_t>> gradInBf16_; // by source rank, own block
-  std::vector<uint16_t> weightInBf16_;            // bf16 mode, flat
+  std::vector<LargeBuffer<float>> gradInF32_;     // by source rank, own block
+  std::vector<LargeBuffer<uint16_t>> gradInBf16_; // by source rank, own block
+  LargeBuffer<uint16_t> weightInBf16_;            // bf16 mode, flat
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -127,7 +127,9 @@ TEST(SharedMemory, SameBitsAsSocketsForEveryWireAndMode) {
 }
 
 // Past ParamSync's streaming threshold (32 MiB of f32) the bulk loops use
-// non-temporal stores; the shared-memory path still gives the socket's bits.
+// non-temporal stores and doorbells leave in batches; the shared-memory
+// path still gives the socket's bits, and updating chunk by chunk (sums in
+// a cached one-chunk buffer, not streamed) those of one update per block.
 TEST(SharedMemory, LargeVectorsSameBitsAsSockets) {
   constexpr size_t P = 9'000'001;
   for (WireDType wire : {WireDType::F32, WireDType::BF16}) {
@@ -137,10 +139,14 @@ TEST(SharedMemory, LargeVectorsSameBitsAsSockets) {
     Cluster sockets;
     sockets.tweak = [](DistConfig& c) { c.sharedMemory = false; };
     JobResult b = runJob(sockets, {.wire = wire}, false, P);
+    Cluster sharedEach;
+    JobResult c = runJob(sharedEach, {.wire = wire, .updateEachChunk = true}, false, P);
     EXPECT_EQ(a.sharedLinks, (std::vector<int>{1, 1}));
+    EXPECT_EQ(c.sharedLinks, (std::vector<int>{1, 1}));
     for (int r = 0; r < 2; ++r) {
       EXPECT_TRUE(bitEqual(a.weights[static_cast<size_t>(r)], b.weights[0])) << "shared, rank " << r;
       EXPECT_TRUE(bitEqual(b.weights[static_cast<size_t>(r)], b.weights[0])) << "sockets, rank " << r;
+      EXPECT_TRUE(bitEqual(c.weights[static_cast<size_t>(r)], b.weights[0])) << "shared each-chunk, rank " << r;
     }
   }
 }
