@@ -4,6 +4,7 @@
 // Error, so a host process never sees an abort.
 #include "bdl/bdl.h"
 
+#include "compiler/driver/ApiSupport.h"
 #include "compiler/exec/SpecializedExecutables.h"
 #include "compiler/interp/Interpreter.h"
 #include "compiler/ir/Builder.h"
@@ -21,12 +22,6 @@
 
 namespace bdl {
 
-struct Program::Impl {
-  SourceManager sources;
-  LoadedProgram program;
-  CompileOptions options;
-};
-
 struct Model::Impl {
   std::string name;
   ir::Graph training; // forward graph with training = true
@@ -41,32 +36,9 @@ struct Model::Impl {
 
 namespace {
 
-Error userError(const DiagnosticEngine& diags, const SourceManager& sources, bool color) {
-  Error e;
-  for (const Diagnostic& d : diags.diagnostics()) {
-    Message::Severity severity = d.severity == Severity::Error     ? Message::Severity::Error
-                                 : d.severity == Severity::Warning ? Message::Severity::Warning
-                                                                   : Message::Severity::Note;
-    std::string file = d.range.valid() ? sources.file(d.range.file).path : "";
-    e.diagnostics.push_back({severity, file, d.range.begin.line, d.range.begin.col, d.message});
-    for (const DiagnosticNote& n : d.notes)
-      e.diagnostics.push_back({Message::Severity::Note, n.range.valid() ? sources.file(n.range.file).path : "",
-                               n.range.begin.line, n.range.begin.col, n.message});
-    if (e.message.empty() && d.severity == Severity::Error)
-      e.message = file.empty() ? d.message : fmt::format("{}:{}:{}: {}", file, d.range.begin.line, d.range.begin.col, d.message);
-    e.rendered += formatDiagnostic(d, sources, color);
-  }
-  return e;
-}
-
-Error simpleError(std::string message, Error::Kind kind = Error::Kind::UserInput) {
-  Error e;
-  e.kind = kind;
-  e.message = message;
-  e.diagnostics.push_back({Message::Severity::Error, "", 0, 0, message});
-  e.rendered = (kind == Error::Kind::Internal ? "internal error: " : "error: ") + message + "\n";
-  return e;
-}
+using api::guarded;
+using api::simpleError;
+using api::userError;
 
 ModuleSearchPaths searchPaths(const CompileOptions& options) {
   ModuleSearchPaths paths = ModuleSearchPaths::fromEnvironment();
@@ -75,15 +47,6 @@ ModuleSearchPaths searchPaths(const CompileOptions& options) {
   paths.userDirs = dirs;
   if (!options.stdlibDir.empty()) paths.stdlibDir = options.stdlibDir;
   return paths;
-}
-
-// Runs `body`, turning any exception (a bug in bdl) into an internal Error.
-template <typename T, typename F> Result<T> guarded(F&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return simpleError(e.what(), Error::Kind::Internal);
-  }
 }
 
 Result<Program> compile(const std::string& path, std::optional<std::string> text, const CompileOptions& options,

@@ -11,6 +11,14 @@
 //   bdl::Result<bdl::TensorMap> out = mlp->forward({{"x", x}}, params);
 //   const bdl::Tensor& logits = out->at("out");                  // f32[32, 10]
 //
+// A `train` job of the file runs as `bdlc train` runs it (its data, optimizer,
+// stop rule, validation and checkpoints), on the calling thread:
+//
+//   bdl::TrainOptions how;
+//   how.onStep = [](const bdl::TrainProgress& p) { return p.loss > 0.05; }; // false: stop
+//   bdl::Result<bdl::TrainResult> run = program->train(how);
+//   const bdl::TensorMap& trained = run->parameters;              // feed to forward()
+//
 // Nothing here aborts the host process or throws for bad input: every
 // failure comes back as an Error holding located diagnostics.
 #pragma once
@@ -19,9 +27,12 @@
 #include "bdl/Tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bdl {
@@ -53,6 +64,38 @@ struct InputInfo {
   std::vector<std::string> dims; // "N", "784": symbolic dimensions are names
 };
 
+// After every optimizer step of Program::train.
+struct TrainProgress {
+  int64_t epoch = 0;     // the epoch in progress, from 0
+  int64_t iteration = 0; // optimizer steps completed
+  double loss = 0;       // this step's loss
+  double samplesPerSecond = 0;
+};
+
+struct TrainOptions {
+  std::string job;               // empty: the program's only train job
+  std::optional<int64_t> epochs; // instead of the job's stop clause
+  // A checkpoint directory, or a job's checkpoint root (its newest sound
+  // checkpoint), to continue from; empty: start afresh.
+  std::string resumeFrom;
+  // Called on the training thread after every step; returning false stops
+  // training after that step (writing a checkpoint if the job has a
+  // checkpoint clause), and TrainResult::stoppedEarly says so.
+  std::function<bool(const TrainProgress&)> onStep;
+};
+
+struct TrainResult {
+  int64_t epochs = 0;     // completed ones
+  int64_t iterations = 0; // optimizer steps, counting those before a resume
+  double lastLoss = 0;
+  double seconds = 0; // this run's
+  bool stoppedEarly = false;
+  std::vector<std::pair<std::string, double>> validation; // the last validation's metrics, if any
+  std::string lastCheckpoint;                             // empty: none written
+  std::vector<std::string> warnings;                      // e.g. unsound checkpoints passed over
+  TensorMap parameters; // every parameter and state after training, by full name
+};
+
 class Model;
 
 class Program {
@@ -64,6 +107,11 @@ public:
 
   std::vector<std::string> models() const; // in source order
   Result<Model> model(const std::string& name) const;
+
+  // Runs a train job of the file with the engine and threads of the
+  // CompileOptions. Data paths are read as `bdlc train` reads them. Bad data
+  // files, a bad checkpoint and a loss that turns NaN are UserInput errors.
+  Result<TrainResult> train(const TrainOptions& options = {}) const;
 
   struct Impl;
 

@@ -250,6 +250,8 @@ ValidationReport Trainer::validate() {
   return v;
 }
 
+NamedTensors Trainer::parameters() const { return s_->store.named(); }
+
 TrainSummary Trainer::run() {
   State& s = *s_;
   s.reporter.started(s.in.trainData->describe());
@@ -303,7 +305,10 @@ TrainSummary Trainer::run() {
       s.lastLoss = s.step(*batch, stopVote);
       samplesSeen += samples;
       s.reporter.step(report(s.lastLoss, samples));
-      stopped_ = stopped_ || stopVote;
+      // Workers stop together at the step that carries a vote; one process
+      // alone also stops right after the step during which it was asked
+      // (from the reporter: the embedding API's callback).
+      stopped_ = stopped_ || stopVote || (stopRequested_ && s.sync->worldSize() == 1);
       stop = finished() || stopped_;
       if (s.due(s.cfg.validateEvery, false) && s.in.validationGraph) s.reporter.validated(validate());
       if (s.due(s.cfg.checkpointEvery, false) && !stop) s.checkpoint();

@@ -116,6 +116,8 @@ public:
   void requestStop() { stopRequested_ = true; }
   // Whether run() ended because some worker asked to stop.
   bool stoppedEarly() const { return stopped_; }
+  // Every parameter and state as they are now, by full name (copies).
+  NamedTensors parameters() const;
 
 private:
   struct State;
