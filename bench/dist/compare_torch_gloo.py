@@ -6,7 +6,8 @@ sizes, one process per rank on loopback. Prints both medians and the ratio
 
     bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
         [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10] \
-        [--stat median|min] [--rounds N] [--socket | --tcp] [--each-chunk]
+        [--stat median|min] [--rounds N] [--socket | --tcp] [--each-chunk] \
+        [--probe build/runtime/dist/bench_memory_state]
 
 --stat min takes each side's fastest iteration, --rounds N alternates the
 two sides N times and prints every round plus the median of the rounds:
@@ -14,6 +15,11 @@ on a shared machine both help tell the code apart from the other load.
 bdl's same-host links share memory (memfd segments, the Unix socket only
 carries control frames) unless --socket (data on the Unix sockets) or --tcp
 (loopback TCP, as gloo). gloo always uses TCP loopback.
+
+--probe runs bench_memory_state for half a second before and after bdl's
+part of each round and prints its line: the VM this was written on
+switches between two memory speeds (writes 2x apart) every few seconds to
+minutes, and bdl's sync, being memory-bound, follows them.
 
 gloo all-reduces f32 only; bdl's bf16 row is compared with the same f32 gloo
 time, which is the comparison issue 6 asks for (bf16 on the wire vs gloo).
@@ -87,6 +93,7 @@ def main():
                          "gradient, so bdl computes exactly gloo's all_reduce")
     ap.add_argument("--socket", action="store_true",
                     help="bdl's same-host data on the Unix sockets instead of shared memory")
+    ap.add_argument("--probe", help="path to bench_memory_state: label each round with the memory speed")
     args = ap.parse_args()
     if not os.access(args.bench, os.X_OK):
         sys.exit(f"compare_torch_gloo: {args.bench} is not an executable; build bench_param_sync first")
@@ -97,13 +104,21 @@ def main():
     print(f"bdl same-host data path: {path}; gloo: TCP loopback; bdl owners' update: {args.update}", flush=True)
     print(f"{'round':>5} {'world':>5} {'floats':>10} {'wire':>5} {'bdl ms':>10} {'gloo ms':>10} {'bdl GB/s':>9} "
           f"{'gloo/bdl':>9}   ({args.stat})")
+    def probe(when):
+        if args.probe:
+            lines = subprocess.run([args.probe, "--seconds", "0.5"], check=True, capture_output=True,
+                                   text=True).stdout.strip().splitlines()
+            print(f"      memory {when}: {lines[-1].split(' s ', 1)[-1].strip()}  (ms, 12.5M floats per CPU)", flush=True)
+
     for rnd in range(args.rounds):
+        probe("before")
         out = subprocess.run(
             [args.bench, "--sizes", args.sizes, "--worlds", args.worlds, "--wires", "f32,bf16",
              "--iters", str(args.iters), "--warmup", str(args.warmup), "--stat", args.stat, "--json"]
             + (["--tcp"] if args.tcp else []) + (["--socket"] if args.socket else [])
             + (["--each-chunk"] if args.each_chunk else []) + ["--update", args.update],
             check=True, capture_output=True, text=True).stdout
+        probe("after ")
         bdl = {(r["world"], r["floats"], r["wire"]): r["seconds"] for r in json.loads(out)}
         for world in worlds:
             for floats in sizes:
