@@ -31,6 +31,14 @@ bool isFusable(const Graph& g, ValueId id) {
   }
 }
 
+bool isReductionRoot(const Graph& g, ValueId id) {
+  const Node& n = g.node(id);
+  if (n.op != OpKind::Sum && n.op != OpKind::Mean && n.op != OpKind::Max && n.op != OpKind::Min) return false;
+  const TensorType& in = g.type(n.operands[0]);
+  return n.type.isConcrete() && n.type.dtype == DType::F32 && in.dtype == DType::F32 &&
+         numElements(*in.shape()) > 0 && numElements(*n.type.shape()) > 0;
+}
+
 Fusion fuseElementwise(const Graph& g, bool enabled) {
   Fusion f;
   f.groupOf.assign(g.size(), -1);
@@ -39,6 +47,22 @@ Fusion fuseElementwise(const Graph& g, bool enabled) {
     const Node& n = g.node(id);
     bool fusable = isFusable(g, id);
     int target = -1;
+    // A reduction of a group's value becomes that group's root and closes
+    // it: the chain is computed inside the reduction's loop. It reads each
+    // element once, and whatever reads its (smaller) result comes after the
+    // group, so the chain is never recomputed per element of a broadcast.
+    // The group may be closed already (a product read a member): the root
+    // reads nothing else, so it can run with the group, before that reader.
+    if (enabled && isReductionRoot(g, id)) {
+      int gi = f.groupOf[n.operands[0]];
+      if (gi >= 0 && !f.groups[gi].root) {
+        f.groups[gi].members.push_back(id);
+        f.groups[gi].root = id;
+        f.groupOf[id] = gi;
+        closed[gi] = true;
+        continue;
+      }
+    }
     Shape shape = fusable ? *n.type.shape() : Shape{};
     if (fusable && enabled)
       for (ValueId o : n.operands) {
@@ -52,7 +76,7 @@ Fusion fuseElementwise(const Graph& g, bool enabled) {
     if (!fusable) continue;
     if (target < 0) {
       target = static_cast<int>(f.groups.size());
-      f.groups.push_back(FusedGroup{{}, {}, {}, shape});
+      f.groups.push_back(FusedGroup{{}, {}, {}, shape, std::nullopt});
       closed.push_back(!enabled);
     }
     f.groups[target].members.push_back(id);
@@ -66,7 +90,7 @@ Fusion fuseElementwise(const Graph& g, bool enabled) {
   for (const GraphOutput& o : g.outputs) readOutside[o.value] = true;
   for (FusedGroup& grp : f.groups) {
     for (ValueId m : grp.members) {
-      if (readOutside[m]) grp.outputs.push_back(m);
+      if (readOutside[m] || m == grp.root) grp.outputs.push_back(m);
       for (ValueId o : g.node(m).operands)
         if (f.groupOf[o] != f.groupOf[m] &&
             std::find(grp.inputs.begin(), grp.inputs.end(), o) == grp.inputs.end())
@@ -79,13 +103,20 @@ Fusion fuseElementwise(const Graph& g, bool enabled) {
 static void printAttrs(std::ostream& os, const Node& n) {
   if (n.op == OpKind::LeakyRelu || n.op == OpKind::Elu) os << " alpha=" << n.attrs.alpha;
   if (n.op == OpKind::Cast) os << " to=" << dtypeName(n.attrs.dtype);
+  if (opFamily(n.op) == OpFamily::Reduce) {
+    os << " axes=[";
+    for (size_t i = 0; i < n.attrs.axes.size(); ++i) os << (i ? "," : "") << n.attrs.axes[i];
+    os << "]" << (n.attrs.keepdims ? " keepdims" : "");
+  }
 }
 
 std::string canonicalText(const Graph& g, const FusedGroup& group) {
   std::ostringstream os;
   os.precision(17);
   std::map<ValueId, std::string> local;
-  os << "group " << shapeToString(group.shape) << "\n";
+  os << "group " << shapeToString(group.shape);
+  if (group.root) os << " reduced by v" << group.members.size() - 1;
+  os << "\n";
   for (size_t i = 0; i < group.inputs.size(); ++i) {
     ValueId v = group.inputs[i];
     const Node& n = g.node(v);

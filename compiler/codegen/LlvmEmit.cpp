@@ -1,5 +1,7 @@
 #include "compiler/codegen/LlvmEmit.h"
 
+#include "compiler/codegen/LlvmEmitCommon.h"
+#include "compiler/codegen/ReduceEmit.h"
 #include "compiler/ir/Error.h"
 
 #include <algorithm>
@@ -12,15 +14,15 @@
 namespace bdl::codegen {
 
 using namespace bdl::ir;
+using namespace bdl::codegen::emit;
 
-namespace {
+namespace emit {
 
 bool inlinedConstant(const Graph& g, ValueId v) {
   const Node& n = g.node(v);
   return n.op == OpKind::Constant && n.type.rank() == 0 && n.type.dtype == DType::F32;
 }
 
-// An f32 literal as LLVM IR writes it: the double with the same value, in hex.
 std::string floatLit(double v) {
   double d = static_cast<double>(static_cast<float>(v));
   uint64_t bits;
@@ -30,35 +32,23 @@ std::string floatLit(double v) {
   return buf;
 }
 
-// The loop space after dropping size-1 dimensions and merging neighbours
-// that every operand walks the same way.
-struct LoopSpace {
-  std::vector<int64_t> dims;                  // outer..., inner
-  std::vector<std::vector<int64_t>> strides;  // per input, per dim
-};
-
-LoopSpace loopSpace(const Graph& g, const FusedGroup& grp, const std::vector<ValueId>& ins) {
-  const Shape& s = grp.shape;
+std::vector<int64_t> broadcastStrides(const Graph& g, ValueId v, const Shape& s) {
+  Shape in = *g.type(v).shape();
   size_t r = s.size();
-  std::vector<std::vector<int64_t>> st;
-  for (ValueId v : ins) {
-    Shape in = *g.type(v).shape();
-    std::vector<int64_t> out(r, 0);
-    int64_t acc = 1;
-    for (size_t k = 0; k < in.size(); ++k) {
-      size_t i = in.size() - 1 - k, d = r - 1 - k;
-      out[d] = in[i] == 1 ? 0 : acc;
-      acc *= in[i];
-    }
-    st.push_back(out);
+  std::vector<int64_t> out(r, 0);
+  int64_t acc = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    size_t i = in.size() - 1 - k, d = r - 1 - k;
+    out[d] = in[i] == 1 ? 0 : acc;
+    acc *= in[i];
   }
-  // The outputs' own (contiguous) strides take part in merging too.
-  std::vector<int64_t> contig(r, 1);
-  for (size_t k = r; k-- > 1;) contig[k - 1] = contig[k] * s[k];
-  st.push_back(contig);
+  return out;
+}
+
+LoopSpace mergeLoopSpace(const Shape& s, const std::vector<std::vector<int64_t>>& st) {
   LoopSpace ls;
   std::vector<std::vector<int64_t>> merged(st.size());
-  for (size_t d = 0; d < r; ++d) {
+  for (size_t d = 0; d < s.size(); ++d) {
     if (s[d] == 1) continue;
     bool canMerge = !ls.dims.empty();
     for (size_t o = 0; o < st.size() && canMerge; ++o)
@@ -75,34 +65,24 @@ LoopSpace loopSpace(const Graph& g, const FusedGroup& grp, const std::vector<Val
     ls.dims.push_back(1);
     for (auto& m : merged) m.push_back(1);
   }
-  merged.pop_back();
   ls.strides = std::move(merged);
   return ls;
 }
 
-class Emitter {
-public:
+std::string emitEntry(const std::string& name, size_t pointers) {
   std::ostringstream os;
-  int next = 0;
-  std::string fresh() { return "%t" + std::to_string(next++); }
-  std::string line(const std::string& rhs) {
-    std::string t = fresh();
-    os << "  " << t << " = " << rhs << "\n";
-    return t;
+  os << "define void @" << name << "(ptr %args, i64 %begin, i64 %end) nounwind {\nentry:\n";
+  for (size_t i = 0; i < pointers; ++i) {
+    os << "  %pp" << i << " = getelementptr inbounds ptr, ptr %args, i64 " << i << "\n";
+    os << "  %p" << i << " = load ptr, ptr %pp" << i << "\n";
   }
-  std::string call1(const char* fn, const std::string& x) {
-    return line(std::string("call float @") + fn + "(float " + x + ")");
-  }
-  std::string bin(const char* op, const std::string& a, const std::string& b) {
-    return line(std::string(op) + " float " + a + ", " + b);
-  }
-  std::string select(const std::string& c, const char* ty, const std::string& a, const std::string& b) {
-    return line("select i1 " + c + ", " + ty + " " + a + ", " + ty + " " + b);
-  }
-  std::string fcmp(const char* pred, const std::string& a, const std::string& b) {
-    return line(std::string("fcmp ") + pred + " float " + a + ", " + b);
-  }
-};
+  os << "  call void @" << name << ".body(";
+  for (size_t i = 0; i < pointers; ++i) os << "ptr %p" << i << ", ";
+  os << "i64 %begin, i64 %end)\n  ret void\n}\n";
+  return os.str();
+}
+
+namespace {
 
 const char* fcmpPred(OpKind op) {
   switch (op) {
@@ -114,6 +94,8 @@ const char* fcmpPred(OpKind op) {
   default: return "une";
   }
 }
+
+} // namespace
 
 std::string emitOp(Emitter& e, const Graph& g, const Node& n, const std::vector<std::string>& x) {
   const std::string zero = floatLit(0), one = floatLit(1);
@@ -185,6 +167,22 @@ std::string emitOp(Emitter& e, const Graph& g, const Node& n, const std::vector<
   }
 }
 
+} // namespace emit
+
+namespace {
+
+LoopSpace loopSpace(const Graph& g, const FusedGroup& grp, const std::vector<ValueId>& ins) {
+  std::vector<std::vector<int64_t>> st;
+  for (ValueId v : ins) st.push_back(broadcastStrides(g, v, grp.shape));
+  // The outputs' own (contiguous) strides take part in merging too.
+  std::vector<int64_t> contig(grp.shape.size(), 1);
+  for (size_t k = grp.shape.size(); k-- > 1;) contig[k - 1] = contig[k] * grp.shape[k];
+  st.push_back(contig);
+  LoopSpace ls = mergeLoopSpace(grp.shape, st);
+  ls.strides.pop_back();
+  return ls;
+}
+
 } // namespace
 
 std::vector<ValueId> kernelArguments(const Graph& g, const FusedGroup& group) {
@@ -197,6 +195,10 @@ std::vector<ValueId> kernelArguments(const Graph& g, const FusedGroup& group) {
 
 std::string emitGroupFunction(const Graph& g, const FusedGroup& grp, const std::string& name,
                               std::optional<ValueId> writesOver) {
+  if (grp.root) {
+    BDL_IR_CHECK(!writesOver, "LlvmEmit.cpp: a reduction group's output written over an input");
+    return emitReduceFunction(g, grp, name);
+  }
   std::vector<ValueId> ins;
   for (ValueId v : grp.inputs)
     if (!inlinedConstant(g, v)) ins.push_back(v);
@@ -285,15 +287,7 @@ std::string emitGroupFunction(const Graph& g, const FusedGroup& grp, const std::
   os << "  %rn = add i64 %r, 1\n  %again = icmp ule i64 %rn, %r1\n";
   os << "  br i1 %again, label %row, label %exit\nexit:\n  ret void\n}\n\n";
 
-  os << "define void @" << name << "(ptr %args, i64 %begin, i64 %end) nounwind {\nentry:\n";
-  for (size_t i = 0; i < nargs; ++i) {
-    os << "  %pp" << i << " = getelementptr inbounds ptr, ptr %args, i64 " << i << "\n";
-    os << "  %p" << i << " = load ptr, ptr %pp" << i << "\n";
-  }
-  os << "  call void @" << name << ".body(";
-  for (size_t i = 0; i < nargs; ++i) os << "ptr %p" << i << ", ";
-  os << "i64 %begin, i64 %end)\n  ret void\n}\n";
-  return os.str();
+  return os.str() + emitEntry(name, nargs);
 }
 
 std::string emitModule(const std::vector<std::string>& functions) {

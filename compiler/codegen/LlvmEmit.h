@@ -1,6 +1,7 @@
 // LLVM IR (text) for fused groups: one loop nest per group over its static
 // shape, the inner loop unit-stride or broadcast for every operand so that
-// the O3 pipeline vectorises it for the host CPU.
+// the O3 pipeline vectorises it for the host CPU. Groups with a reduction
+// root are emitted by ReduceEmit.
 // Expects: groups from fuseElementwise. Guarantees: a module whose function
 //   `<name>(ptr args, i64 begin, i64 end)` computes the group's elements with
 //   linear indices [begin, end) (begin < end), reading args[0..inputs) and

@@ -6,6 +6,7 @@
 #include "compiler/codegen/LlvmEmit.h"
 #include "compiler/codegen/MemoryPlan.h"
 #include "compiler/codegen/OrcCompiler.h"
+#include "compiler/codegen/ReduceEmit.h"
 #include "compiler/ir/OpRules.h"
 #include "compiler/ir/ops/Common.h"
 
@@ -95,6 +96,47 @@ StepFn groupStep(std::shared_ptr<GroupKernel> kernel, std::vector<ValueId> args,
   };
 }
 
+// A reduction group over its work items (ReduceEmit.h): each thread a
+// contiguous range of items; with partials, every output then combines its
+// chunks' slots in chunk order, so the bits never depend on the thread count.
+StepFn reduceGroupStep(std::shared_ptr<GroupKernel> kernel, std::vector<ValueId> args, ReduceLayout lay,
+                       ValueId root, int64_t elements, int64_t cost) {
+  return [kernel, args, lay, root, elements, cost](RunContext& ctx) {
+    std::vector<float> part(lay.partials ? static_cast<size_t>(lay.items) : 0);
+    std::vector<void*> a(args.size() + 1, nullptr);
+    for (size_t i = 0; i < args.size(); ++i) a[i] = ctx.ptr[args[i]];
+    a[args.size()] = part.data();
+    int t = elements * cost >= (1 << 16) ? static_cast<int>(std::min<int64_t>(ctx.threads, lay.items)) : 1;
+    if (t <= 1) {
+      kernel->fn(a.data(), 0, lay.items);
+    } else {
+#pragma omp parallel num_threads(t)
+      {
+        int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int64_t b = lay.items * id / nt, e = lay.items * (id + 1) / nt;
+        if (b < e) kernel->fn(a.data(), b, e);
+      }
+    }
+    if (!lay.partials) return;
+    float* y = ctx.at<float>(root);
+    for (int64_t o = 0; o < lay.outputs; ++o) {
+      const float* p = part.data() + o * lay.outputStride;
+      if (lay.op == OpKind::Max || lay.op == OpKind::Min) {
+        float acc = p[0];
+        for (int64_t c = 1; c < lay.split; ++c) {
+          float v = p[c * lay.chunkStride];
+          acc = lay.op == OpKind::Max ? std::max(acc, v) : std::min(acc, v);
+        }
+        y[o] = acc;
+      } else {
+        double acc = 0;
+        for (int64_t c = 0; c < lay.split; ++c) acc += p[c * lay.chunkStride];
+        y[o] = static_cast<float>(acc * lay.scale);
+      }
+    }
+  };
+}
+
 // For each product, the fused group that can run as its epilogue inside the
 // batch-1 kernel (-1: none): the group is the product's only reader, has its
 // shape, and reads nothing else but leaves, so it may run as soon as the
@@ -112,7 +154,8 @@ std::vector<int> epilogueGroups(const Graph& g, const Fusion& f) {
   for (ValueId v = 0; v < g.size(); ++v) {
     if (g.node(v).op != OpKind::MatMul || reader[v] < 0) continue;
     const FusedGroup& grp = f.groups[reader[v]];
-    if (grp.shape != *g.type(v).shape()) continue;
+    // A reduction's items are not the product's columns.
+    if (grp.root || grp.shape != *g.type(v).shape()) continue;
     bool leavesOnly = true;
     for (ValueId in : grp.inputs) {
       OpKind op = g.node(in).op;
@@ -135,7 +178,8 @@ std::string valueList(const std::vector<ValueId>& vs) {
 // over such an input, element by element, when the bytes match.
 std::vector<ValueId> inPlaceInputs(const Graph& g, const FusedGroup& grp) {
   std::vector<ValueId> result;
-  if (grp.outputs.size() != 1) return result;
+  // A reduction root's output is smaller than the elements it reads.
+  if (grp.outputs.size() != 1 || grp.root) return result;
   const TensorType& out = g.type(grp.outputs[0]);
   for (ValueId v : grp.inputs) {
     const TensorType& t = g.type(v);
@@ -204,11 +248,17 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
     std::string tag = std::string(opName(n.op)) + " %" + std::to_string(id);
     if (int gi = fusion.groupOf[id]; gi >= 0) {
       const FusedGroup& grp = fusion.groups[gi];
-      if (grp.members.back() != id || runsAsEpilogue[gi]) continue;
+      // A reduction root reads nothing but its group: the group runs where
+      // its chain ends, which may come before nodes that the root follows.
+      ValueId runsAt = grp.root ? grp.members[grp.members.size() - 2] : grp.members.back();
+      if (runsAt != id || runsAsEpilogue[gi]) continue;
       kernels[gi] = std::make_shared<GroupKernel>();
       int64_t cost = static_cast<int64_t>(grp.members.size());
+      StepFn run = grp.root ? reduceGroupStep(kernels[gi], kernelArguments(g, grp), reduceLayout(g, grp), *grp.root,
+                                              numElements(grp.shape), cost)
+                            : groupStep(kernels[gi], kernelArguments(g, grp), numElements(grp.shape), cost);
       addStep("group g" + std::to_string(gi) + " [llvm] " + valueList(grp.members), grp.members, grp.inputs,
-              grp.outputs, groupStep(kernels[gi], kernelArguments(g, grp), numElements(grp.shape), cost));
+              grp.outputs, std::move(run));
       p.steps.back().inPlaceInputs = inPlaceInputs(g, grp);
       stepOfGroup[gi] = p.steps.size() - 1;
       continue;

@@ -122,15 +122,7 @@ TEST(JitGemv, OneRowGivesTheSameBitsForAnyThreadCount) {
     std::map<std::string, Tensor> first;
     for (int threads : {1, 2, 3, 4}) {
       SCOPED_TRACE("threads=" + std::to_string(threads));
-      exec::EngineOptions opts;
-      opts.engine = exec::Engine::Jit;
-      opts.threads = threads;
-      opts.cacheDir = "-";
-      auto exe = exec::compile(g, opts);
-      ASSERT_TRUE(exe.ok()) << exe.error().message;
-      auto got = (*exe)->run(feeds);
-      ASSERT_TRUE(got.ok()) << got.error().message;
-      for (const auto& [name, value] : got->outputs) {
+      for (const auto& [name, value] : jitOutputs(g, feeds, threads)) {
         auto [it, inserted] = first.emplace(name, value);
         if (!inserted) {
           EXPECT_EQ(relativeDifference(value, it->second), 0.0) << "output " << name;

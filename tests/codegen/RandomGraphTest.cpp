@@ -1,4 +1,5 @@
-// Generated graphs of element-wise and broadcast ops on random shapes
+// Generated graphs of element-wise and broadcast ops, and reductions at the
+// end of their chains (broadcast back into later ops), on random shapes
 // (ranks 0-4, sizes 1, odd and multiples of the vector width), their
 // training graphs (so broadcast gradients reduce), Jit against the
 // reference, with fusion on and off.
@@ -50,7 +51,13 @@ Generated randomGraph(uint64_t seed) {
     ValueId a = pick();
     ValueId c = rng.below(4) == 0 ? newParam(broadcastable()) : pick();
     Expected<ValueId> r = makeError("unset");
-    switch (rng.below(17)) {
+    auto axesOf = [&](ValueId v) {
+      std::vector<int64_t> axes;
+      for (int64_t d = 0; d < b.graph().type(v).rank(); ++d)
+        if (rng.below(2) == 0) axes.push_back(d);
+      return axes;
+    };
+    switch (rng.below(20)) {
     case 0: r = b.add(a, c); break;
     case 1: r = b.sub(a, c); break;
     case 2: r = b.mul(a, c); break;
@@ -68,6 +75,14 @@ Generated randomGraph(uint64_t seed) {
     case 14: r = b.elu(a, 0.5); break;
     case 15: r = b.softplus(a); break;
     case 16: r = b.broadcastTo(a, dimsOf(full)); break;
+    // Reductions at the end of a chain, their results broadcast back into one.
+    case 17: r = b.sub(a, *b.max(*b.tanh(a), axesOf(a), true)); break;
+    case 18: r = b.mul(c, *b.mean(*b.mul(a, a), axesOf(a), true)); break;
+    case 19: {
+      ValueId d = *b.sub(a, c);
+      r = b.add(a, *b.sum(d, axesOf(d), true));
+      break;
+    }
     }
     if (r) pool.push_back(*r);
   }
@@ -80,7 +95,7 @@ Generated randomGraph(uint64_t seed) {
 }
 
 TEST(JitRandomGraphs, ElementwiseAndBroadcastMatchReference) {
-  int withGroups = 0;
+  int withGroups = 0, withRoots = 0;
   for (uint64_t seed = 0; seed < 40; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     Graph forward = randomGraph(seed).graph;
@@ -89,11 +104,13 @@ TEST(JitRandomGraphs, ElementwiseAndBroadcastMatchReference) {
     ASSERT_TRUE(training.ok()) << training.error().message;
     interp::Feeds feeds = randomFeeds(*training, seed);
     auto stats = expectSameAsReference(*training, feeds, 2e-4, {seed % 2 == 0, static_cast<int>(1 + seed % 2), false});
+    withRoots += codegen::dumpFused(*training).find("reduced by") != std::string::npos;
     EXPECT_EQ(stats.referenceSteps, 0) << stats.referenceOps;
     withGroups += stats.fusedGroups > 0;
     if (::testing::Test::HasFailure()) break;
   }
   EXPECT_EQ(withGroups, 40);
+  EXPECT_GE(withRoots, 30); // most graphs end a chain in a fused reduction
 }
 
 } // namespace

@@ -48,6 +48,19 @@ double relativeDifference(const Tensor& a, const Tensor& b) {
   return worst;
 }
 
+std::map<std::string, Tensor> jitOutputs(const Graph& g, const interp::Feeds& feeds, int threads) {
+  exec::EngineOptions opts;
+  opts.engine = exec::Engine::Jit;
+  opts.threads = threads;
+  opts.cacheDir = "-";
+  auto exe = exec::compile(g, opts);
+  EXPECT_TRUE(exe.ok()) << exe.error().message;
+  if (!exe.ok()) return {};
+  auto got = (*exe)->run(feeds);
+  EXPECT_TRUE(got.ok()) << got.error().message;
+  return got.ok() ? got->outputs : std::map<std::string, Tensor>{};
+}
+
 codegen::JitStats expectSameAsReference(const Graph& g, const interp::Feeds& feeds, double tolerance, JitRun how) {
   auto ref = interp::run(g, feeds);
   EXPECT_TRUE(ref.ok()) << ref.error().message;

@@ -8,6 +8,7 @@
 #include "compiler/ir/Builder.h"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct JitRun {
 // tensor's largest magnitude). Returns the Jit's stats.
 codegen::JitStats expectSameAsReference(const ir::Graph& g, const interp::Feeds& feeds, double tolerance = 2e-4,
                                         JitRun how = {});
+
+// The Jit's outputs of `g` at `threads` threads (fusion on, no kernel cache).
+std::map<std::string, Tensor> jitOutputs(const ir::Graph& g, const interp::Feeds& feeds, int threads);
 
 // Builds y = f(params) on f32 parameters p0, p1, ... of the given shapes and
 // ranges, adds loss = sum(y * r), differentiates, and compares forward and
