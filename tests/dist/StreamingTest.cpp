@@ -148,3 +148,41 @@ TEST(Streaming, IntegerBf16ConversionAtEveryAlignment) {
     EXPECT_TRUE(sameBits(ra.data() + shift, rb.data(), n * 4)) << "shift " << shift;
   }
 }
+
+// narrowRounded aligns its loop on the f32 output; the bf16 output then
+// sits at any offset from a 32-byte boundary, and is streamed in aligned
+// pieces put together from two blocks. Every pair of offsets, both
+// conversions, lengths that end anywhere in a block.
+TEST(Streaming, NarrowRoundedAtEveryRelativeAlignment) {
+  if (!streaming::available())
+    GTEST_SKIP() << "no AVX-512 on this CPU: the plain loops run";
+  const std::vector<float> in = inputs();
+  struct alignas(64) Line {
+    unsigned char bytes[64];
+  };
+  std::vector<Line> outLines(in.size() / 32 + 4), roundedLines(in.size() / 16 + 4);
+  for (bool native : {false, true}) {
+    if (native && !streaming::nativeBf16())
+      continue;
+    for (size_t oshift = 0; oshift < 16; ++oshift)
+      for (size_t rshift = 0; rshift < 16; ++rshift)
+        for (size_t n : {size_t{31}, size_t{200}, in.size() - 64 - 7}) {
+          SCOPED_TRACE(std::string(native ? "native" : "integer") + ", bf16 offset " + std::to_string(oshift) +
+                       ", f32 offset " + std::to_string(rshift) + ", n " + std::to_string(n));
+          auto* out = reinterpret_cast<uint16_t*>(outLines.data()) + oshift;
+          auto* rounded = reinterpret_cast<float*>(roundedLines.data()) + rshift;
+          std::memset(outLines.data(), 0xAB, outLines.size() * sizeof(Line));
+          std::vector<uint16_t> expectOut(n);
+          std::vector<float> expectRounded(n);
+          f32ToBf16Rounded({in.data(), n}, expectOut, expectRounded);
+          streaming::narrowRoundedWith(native, in.data(), out, rounded, n);
+          EXPECT_TRUE(sameBits(out, expectOut.data(), n * 2));
+          EXPECT_TRUE(sameBits(rounded, expectRounded.data(), n * 4));
+          // Nothing written around the output.
+          if (oshift > 0) {
+            EXPECT_EQ(out[-1], 0xABAB);
+          }
+          EXPECT_EQ(out[n], 0xABAB);
+        }
+  }
+}
