@@ -6,7 +6,7 @@ sizes, one process per rank on loopback. Prints both medians and the ratio
 
     bench/dist/compare_torch_gloo.py --bench build/runtime/dist/bench_param_sync \
         [--sizes 1000000,10000000,25000000] [--worlds 2,4] [--iters 10] \
-        [--stat median|min] [--rounds N] [--socket | --tcp] [--each-chunk] \
+        [--stat median|min] [--rounds N] [--socket | --tcp] [--per-block] \
         [--probe build/runtime/dist/bench_memory_state]
 
 --stat min takes each side's fastest iteration, --rounds N alternates the
@@ -20,6 +20,10 @@ carries control frames) unless --socket (data on the Unix sockets) or --tcp
 part of each round and prints its line: the VM this was written on
 switches between two memory speeds (writes 2x apart) every few seconds to
 minutes, and bdl's sync, being memory-bound, follows them.
+
+bdl's owners update each chunk of their block as soon as its sum is
+complete (what `bdlc train --workers` does); --per-block makes one update
+per block after the whole reduce-scatter.
 
 gloo all-reduces f32 only; bdl's bf16 row is compared with the same f32 gloo
 time, which is the comparison issue 6 asks for (bf16 on the wire vs gloo).
@@ -84,8 +88,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--stat", choices=["median", "min"], default="median")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--each-chunk", action="store_true",
-                    help="ParamSyncOptions::updateEachChunk: the all-gather overlaps the reduce-scatter")
+    ap.add_argument("--each-chunk", dest="each_chunk", action="store_true", default=True,
+                    help="ParamSyncOptions::updateEachChunk, the default, as bdlc train's DistSync runs it: "
+                         "owners update each chunk as its sum completes, so the all-gather overlaps the "
+                         "reduce-scatter")
+    ap.add_argument("--per-block", dest="each_chunk", action="store_false",
+                    help="one update per owned block instead (the whole sum is written out first)")
     ap.add_argument("--tcp", action="store_true",
                     help="bdl's same-host links on loopback TCP, as gloo's, instead of shared memory")
     ap.add_argument("--update", choices=["sgd", "sum"], default="sgd",
