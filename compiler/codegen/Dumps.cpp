@@ -29,6 +29,7 @@ Expected<std::string> dumpLlvm(const Graph& g, bool optimized, bool fusion) {
   LoweringOptions lo;
   lo.fusion = fusion;
   lo.timeConvolutions = false; // the choice does not change the module
+  lo.emitOnly = true;
   std::string text;
   try {
     auto p = lower(g, lo);

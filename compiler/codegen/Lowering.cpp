@@ -391,6 +391,7 @@ Expected<Program> lower(const Graph& g, const LoweringOptions& options) {
   if (!fusion.groups.empty()) {
     p.llvmIr = groupsModule(g, fusion, writesOver);
     p.llvmGroups = static_cast<int>(fusion.groups.size());
+    if (options.emitOnly) return p;
     std::string key = cacheKey(p.llvmIr, hostTarget());
     std::optional<std::string> object;
     if (options.cacheDir) object = cacheLoad(*options.cacheDir, key);

@@ -22,6 +22,9 @@ struct LoweringOptions {
   int threads = 1; // the OpenMP team of runs (oneDNN sizes its kernels for it)
   std::optional<std::filesystem::path> cacheDir; // nullopt: no kernel cache
   bool timeConvolutions = true; // EngineOptions::timeConvolutions
+  // Stop once the plan and the module's text are made, without compiling
+  // the module (`dump --stage=llvm`): the program cannot run.
+  bool emitOnly = false;
 };
 
 ir::Expected<Program> lower(const ir::Graph& g, const LoweringOptions& options);

@@ -6,6 +6,7 @@
 #include "runtime/train/TrainError.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace bdl::train {
 
@@ -110,8 +111,8 @@ private:
     auto it = std::lower_bound(chunks_.begin(), chunks_.end(), offset,
                                [](const Chunk& c, size_t at) { return c.offset < at; });
     if (it == chunks_.end() || it->offset != offset)
-      throw TrainError("internal error: " + std::string(__FILE__) + ":" + std::to_string(__LINE__) +
-                       ": the sync updated a chunk at " + std::to_string(offset) + " that this rank does not own");
+      throw std::logic_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": the sync updated a chunk at " +
+                             std::to_string(offset) + " that this rank does not own");
     return it->optimizer;
   }
 
